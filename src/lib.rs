@@ -1,0 +1,4 @@
+//! autochase: uploads every finished Rocket League replay to ballchasing.com, and
+//! `autochase::api`, a typed client for the whole ballchasing.com API.
+
+pub mod api;
