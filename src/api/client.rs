@@ -490,24 +490,22 @@ impl Client {
         let op = Operation::DownloadReplay;
         let id = check_id(op, id)?;
         let url = self.url(&["replays", id, "file"]);
-        let (mut resp, attempts) = self
-            .send(op, || self.inner.http.get(url.clone()))
-            .await?;
+        let (mut resp, attempts) = self.send(op, || self.inner.http.get(url.clone())).await?;
         let status = resp.status();
         let headers = resp.headers().clone();
         let final_url = resp.url().clone();
         let mut written = 0u64;
         while let Some(chunk) = resp.chunk().await.map_err(|e| transport(op, e))? {
-            writer
-                .write_all(&chunk)
-                .await
-                .map_err(|source| Error::Io { operation: op, source })?;
+            writer.write_all(&chunk).await.map_err(|source| Error::Io {
+                operation: op,
+                source,
+            })?;
             written += chunk.len() as u64;
         }
-        writer
-            .flush()
-            .await
-            .map_err(|source| Error::Io { operation: op, source })?;
+        writer.flush().await.map_err(|source| Error::Io {
+            operation: op,
+            source,
+        })?;
         Ok(Response {
             operation: op,
             value: written,
@@ -747,6 +745,8 @@ impl Client {
         enum Cursor {
             First,
             After(String),
+            /// The page before was fine but its `next` link was not: report that next.
+            Refused(Error),
             Done,
         }
         let client = self.clone();
@@ -756,6 +756,7 @@ impl Client {
             async move {
                 let after = match cursor {
                     Cursor::Done => return None,
+                    Cursor::Refused(e) => return Some((Err(e), Cursor::Done)),
                     Cursor::First => None,
                     Cursor::After(after) => Some(after),
                 };
@@ -767,15 +768,17 @@ impl Client {
                     query.retain(|(key, _)| key != "after");
                     query.push(("after".into(), after.clone()));
                 }
-                let page: Response<P> =
-                    match client.json(op, Method::GET, &[path], &query, None::<&()>).await {
-                        Ok(page) => page,
-                        Err(e) => return Some((Err(e), Cursor::Done)),
-                    };
+                let page: Response<P> = match client
+                    .json(op, Method::GET, &[path], &query, None::<&()>)
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(e) => return Some((Err(e), Cursor::Done)),
+                };
                 let next = match page.value.next() {
                     None => Cursor::Done,
                     Some(link) => match client.cursor_from(op, link) {
-                        Err(e) => return Some((Err(e), Cursor::Done)),
+                        Err(e) => Cursor::Refused(e),
                         Ok(None) => Cursor::Done,
                         Ok(Some(next)) if Some(&next) == after.as_ref() => {
                             warn!(operation = %op, "the server sent the same page cursor twice; stopping");
@@ -805,7 +808,10 @@ impl Client {
             && next.username().is_empty()
             && next.password().is_none()
             && next.path().starts_with(base_path)
-            && matches!(next.path()[base_path.len()..].chars().next(), None | Some('/'));
+            && matches!(
+                next.path()[base_path.len()..].chars().next(),
+                None | Some('/')
+            );
         if !same_origin {
             return Err(refuse());
         }
@@ -880,7 +886,9 @@ async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Vec<u8> {
     let mut body = Vec::new();
     while body.len() < limit {
         match resp.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]),
+            Ok(Some(chunk)) => {
+                body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())])
+            }
             _ => break,
         }
     }
@@ -978,7 +986,10 @@ mod tests {
         let client = Client::new("t").unwrap();
         let op = Operation::ListReplays;
         let ok = client
-            .cursor_from(op, "https://ballchasing.com/api/replays?after=abc%3D&count=2")
+            .cursor_from(
+                op,
+                "https://ballchasing.com/api/replays?after=abc%3D&count=2",
+            )
             .unwrap();
         assert_eq!(ok.as_deref(), Some("abc="));
         assert_eq!(
@@ -997,7 +1008,10 @@ mod tests {
             "//evil.example/api/replays?after=x",
         ] {
             assert!(
-                matches!(client.cursor_from(op, hostile), Err(Error::UnsafeNext { .. })),
+                matches!(
+                    client.cursor_from(op, hostile),
+                    Err(Error::UnsafeNext { .. })
+                ),
                 "{hostile}"
             );
         }

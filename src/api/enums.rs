@@ -226,8 +226,15 @@ mod tests {
         }
         assert_eq!(Tier::parse("GC"), Tier::Gc);
         assert_eq!(Tier::parse("mythic"), Tier::Other("mythic".into()));
-        let decoded: Vec<Playlist> = serde_json::from_str(r#"["ranked-doubles","space-race"]"#).unwrap();
-        assert_eq!(decoded, vec![Playlist::RankedDoubles, Playlist::Other("space-race".into())]);
+        let decoded: Vec<Playlist> =
+            serde_json::from_str(r#"["ranked-doubles","space-race"]"#).unwrap();
+        assert_eq!(
+            decoded,
+            vec![
+                Playlist::RankedDoubles,
+                Playlist::Other("space-race".into())
+            ]
+        );
         assert_eq!(
             serde_json::to_string(&decoded).unwrap(),
             r#"["ranked-doubles","space-race"]"#

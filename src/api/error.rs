@@ -104,7 +104,9 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// A success status whose body did not decode.
-    #[error("{operation}: could not decode the answer ({status}): {source}; body starts with: {snippet}")]
+    #[error(
+        "{operation}: could not decode the answer ({status}): {source}; body starts with: {snippet}"
+    )]
     Decode {
         /// The operation.
         operation: Operation,
@@ -306,14 +308,30 @@ mod tests {
     #[test]
     fn status_decides_and_body_only_explains() {
         let cases: &[(u16, &str, &str)] = &[
-            (400, r#"{"error":"\"file\" not a .replay file","chat":{}}"#, "BadRequest"),
+            (
+                400,
+                r#"{"error":"\"file\" not a .replay file","chat":{}}"#,
+                "BadRequest",
+            ),
             (401, r#"{"error":"missing API key"}"#, "Unauthorized"),
             (403, "", "Forbidden"),
             (404, "<html>nope</html>", "NotFound"),
             (429, "", "RateLimited"),
-            (429, r#"{"error":"upload quota exceeded for 24h"}"#, "QuotaExceeded"),
-            (500, r#"{"error":"ballchasing.com fault. db down"}"#, "Server"),
-            (504, "<html><body><h1>504 Gateway Time-out</h1></body></html>", "Server"),
+            (
+                429,
+                r#"{"error":"upload quota exceeded for 24h"}"#,
+                "QuotaExceeded",
+            ),
+            (
+                500,
+                r#"{"error":"ballchasing.com fault. db down"}"#,
+                "Server",
+            ),
+            (
+                504,
+                "<html><body><h1>504 Gateway Time-out</h1></body></html>",
+                "Server",
+            ),
             (418, "teapot", "UnexpectedStatus"),
         ];
         for (status, body, expected) in cases {

@@ -192,7 +192,8 @@ impl Limits {
             Bucket::new(
                 clock,
                 r.per_second * margin,
-                r.per_hour.map(|h| ((f64::from(h) * margin).floor() as u32).max(1)),
+                r.per_hour
+                    .map(|h| ((f64::from(h) * margin).floor() as u32).max(1)),
             )
         };
         Limits {
@@ -317,7 +318,11 @@ mod tests {
         let start = Instant::now();
         limits.acquire(Category::Core).await;
         limits.acquire(Category::Download).await;
-        assert_eq!(Instant::now(), start, "other categories are not held up by list");
+        assert_eq!(
+            Instant::now(),
+            start,
+            "other categories are not held up by list"
+        );
 
         let halved = Limits::new(Tier::Regular, 0.5, None);
         assert_spacing(&grant_times(&halved, Category::List, 4).await, 1.0);
@@ -342,7 +347,11 @@ mod tests {
             assert!(in_window <= 200, "{in_window} calls within an hour of {t}");
         }
         // And it still makes progress: 400 calls take between one and three hours.
-        assert!(times[399] > 3600.0 && times[399] < 3.0 * 3600.0, "{}", times[399]);
+        assert!(
+            times[399] > 3600.0 && times[399] < 3.0 * 3600.0,
+            "{}",
+            times[399]
+        );
     }
 
     #[tokio::test(start_paused = true)]

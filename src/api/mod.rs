@@ -25,7 +25,7 @@ mod token;
 
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, Upload, collect_all};
 pub use enums::{
-    GroupSortBy, MatchResult, PlayerIdentification, Platform, Playlist, Rank, ReplaySortBy,
+    GroupSortBy, MatchResult, Platform, PlayerIdentification, Playlist, Rank, ReplaySortBy,
     SortDir, TeamIdentification, Tier, Visibility,
 };
 pub use error::Error;

@@ -395,7 +395,9 @@ impl<'de> Deserialize<'de> for Replay {
         let mut map = Map::<String, Value>::deserialize(deserializer)?;
         let status = match map.remove("status") {
             Some(Value::String(status)) => status,
-            Some(other) => return Err(D::Error::custom(format!("status is not a string: {other}"))),
+            Some(other) => {
+                return Err(D::Error::custom(format!("status is not a string: {other}")));
+            }
             None => return Err(D::Error::missing_field("status")),
         };
         let object = Value::Object(map);
@@ -572,7 +574,8 @@ mod tests {
     fn replay_detail_is_a_union_on_status() {
         let pending: Replay = serde_json::from_str(r#"{"id":"r1","status":"pending"}"#).unwrap();
         assert!(matches!(&pending, Replay::Pending(c) if c.id == "r1"));
-        let failed: Replay = serde_json::from_str(r#"{"id":"r2","status":"failed","err":"x"}"#).unwrap();
+        let failed: Replay =
+            serde_json::from_str(r#"{"id":"r2","status":"failed","err":"x"}"#).unwrap();
         assert!(matches!(&failed, Replay::Failed(c) if c.extra["err"] == "x"));
         let odd: Replay = serde_json::from_str(r#"{"id":"r3","status":"archived"}"#).unwrap();
         assert!(matches!(&odd, Replay::Other { status, .. } if status == "archived"));

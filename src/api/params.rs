@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::enums::{
-    GroupSortBy, MatchResult, PlayerIdentification, Platform, Playlist, Rank, ReplaySortBy,
+    GroupSortBy, MatchResult, Platform, PlayerIdentification, Playlist, Rank, ReplaySortBy,
     SortDir, TeamIdentification, Visibility,
 };
 
@@ -14,7 +14,6 @@ pub const MAX_PAGE_SIZE: u32 = 200;
 /// Filters for `GET /replays`. Repeated filters (names, ids, playlists) match any of their
 /// values. Dates are RFC 3339 strings, sent as given.
 #[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
 pub struct ReplayFilter {
     /// `title`: text in the title.
     pub title: Option<String>,
@@ -139,7 +138,6 @@ impl ReplayFilter {
 
 /// Filters for `GET /groups`.
 #[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
 pub struct GroupFilter {
     /// `name`: text in the name.
     pub name: Option<String>,
@@ -242,7 +240,6 @@ impl Query {
 /// `PATCH /replays/{id}`. A `None` field is left unchanged; `Some("")` for the group
 /// removes the replay from its group. An empty patch is refused before sending.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[non_exhaustive]
 pub struct ReplayPatch {
     /// New title.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -293,7 +290,6 @@ impl ReplayPatch {
 
 /// `PATCH /groups/{id}`. A `None` field is left unchanged; `Some(false)` unshares.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[non_exhaustive]
 pub struct GroupPatch {
     /// New player identification.
     #[serde(skip_serializing_if = "Option::is_none")]

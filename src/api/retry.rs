@@ -68,10 +68,21 @@ mod tests {
             max_delay: Duration::from_secs(8),
             budget: Duration::from_secs(60),
         };
-        let table = [(0, 0.0, 0.5), (0, 0.999, 1.0), (1, 0.0, 1.0), (2, 0.5, 3.0), (3, 0.0, 4.0), (9, 0.0, 4.0), (9, 1.0, 8.0)];
+        let table = [
+            (0, 0.0, 0.5),
+            (0, 0.999, 1.0),
+            (1, 0.0, 1.0),
+            (2, 0.5, 3.0),
+            (3, 0.0, 4.0),
+            (9, 0.0, 4.0),
+            (9, 1.0, 8.0),
+        ];
         for (retry, jitter, expected) in table {
             let got = policy.backoff(retry, jitter).as_secs_f64();
-            assert!((got - expected).abs() < 0.01, "retry {retry} jitter {jitter}: {got}");
+            assert!(
+                (got - expected).abs() < 0.01,
+                "retry {retry} jitter {jitter}: {got}"
+            );
         }
         assert!(policy.backoff(u32::MAX, 1.0) <= Duration::from_secs(8));
     }

@@ -84,7 +84,11 @@ mod tests {
     fn debug_and_display_never_show_the_secret() {
         let token = Token::new("s3cr3tTOKENs3cr3tTOKENabcd\n");
         assert_eq!(token.expose(), "s3cr3tTOKENs3cr3tTOKENabcd");
-        for shown in [format!("{token:?}"), format!("{token}"), token.fingerprint()] {
+        for shown in [
+            format!("{token:?}"),
+            format!("{token}"),
+            token.fingerprint(),
+        ] {
             assert!(!shown.contains("s3cr3t"), "{shown}");
         }
         assert_eq!(token.fingerprint(), "…abcd");
