@@ -2,3 +2,6 @@
 //! `autochase::api`, a typed client for the whole ballchasing.com API.
 
 pub mod api;
+pub mod replay;
+pub mod config;
+pub mod state;

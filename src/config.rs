@@ -1,0 +1,383 @@
+//! Configuration: the TOML file, its defaults, and the environment overrides. Every error
+//! names the key and line so the user knows what to fix.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::api::{Token, Visibility};
+
+/// Environment variable that names the config file.
+pub const CONFIG_ENV: &str = "AUTOCHASE_CONFIG";
+/// Environment variable holding the token; it wins over the file.
+pub const TOKEN_ENV: &str = "BALLCHASING_TOKEN";
+
+/// The settled configuration the daemon runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where it came from (`None`: built-in defaults, no file).
+    pub path: Option<PathBuf>,
+    /// The API token; without one, uploads wait.
+    pub token: Option<Token>,
+    /// Folders to watch.
+    pub replay_dirs: Vec<PathBuf>,
+    /// Visibility of new uploads.
+    pub visibility: Visibility,
+    /// Group to upload into.
+    pub group: Option<String>,
+    /// API base URL.
+    pub api_url: String,
+    /// Where state and the lock live.
+    pub state_dir: PathBuf,
+    /// Upload replays that were already there on first start.
+    pub backfill: bool,
+    /// Uploads per second.
+    pub upload_rate: f64,
+    /// How often every folder is rescanned to catch lost events.
+    pub rescan_interval: Duration,
+    /// How long a file must stay invalid and quiet before it is marked failed.
+    pub invalid_after: Duration,
+    /// Files larger than this are refused without being read whole.
+    pub max_replay_size: u64,
+}
+
+/// A config problem, with the key and line when there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key or a value of the wrong type.
+    #[error("config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// toml's message (it names the key, line and column).
+        message: String,
+    },
+    /// A value of the right type that makes no sense.
+    #[error("config {path}, line {line}: `{key}` {problem}")]
+    Value {
+        /// The file.
+        path: PathBuf,
+        /// The key.
+        key: &'static str,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong and what is expected.
+        problem: String,
+    },
+    /// `token_file` could not be read.
+    #[error("cannot read token_file {path}: {source}")]
+    TokenFile {
+        /// The token file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No usable default location on this system.
+    #[error("cannot find a home directory for the default {0}; set it in the config")]
+    NoHome(&'static str),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    token: Option<Spanned<String>>,
+    token_file: Option<PathBuf>,
+    replay_dirs: Option<Vec<PathBuf>>,
+    visibility: Option<Spanned<String>>,
+    group: Option<String>,
+    api_url: Option<Spanned<String>>,
+    state_dir: Option<PathBuf>,
+    backfill: Option<bool>,
+    upload_rate: Option<Spanned<f64>>,
+    rescan_interval: Option<Spanned<u64>>,
+    invalid_after: Option<Spanned<u64>>,
+    max_replay_size_mb: Option<Spanned<u64>>,
+}
+
+/// The platform's default config file (`~/.config/autochase/config.toml` on Linux).
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "autochase").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// The platform's default state folder (`~/.local/share/autochase` on Linux).
+pub fn default_state_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "autochase").map(|d| d.data_dir().to_path_buf())
+}
+
+/// The Rocket League replay folders where they usually are on this platform. Folder
+/// discovery across every Steam library and launcher prefix is a later step.
+pub fn default_replay_dirs() -> Vec<PathBuf> {
+    let Some(user) = directories::UserDirs::new() else {
+        return Vec::new();
+    };
+    let home = user.home_dir();
+    let mut docs: Vec<PathBuf> = Vec::new();
+    if cfg!(windows) {
+        docs.extend(user.document_dir().map(Path::to_path_buf));
+        docs.push(home.join("Documents"));
+        docs.push(home.join("OneDrive").join("Documents"));
+    } else {
+        for steam in [
+            home.join(".local/share/Steam"),
+            home.join(".steam/steam"),
+            home.join(".var/app/com.valvesoftware.Steam/.local/share/Steam"),
+        ] {
+            let user_dir = steam.join("steamapps/compatdata/252950/pfx/drive_c/users/steamuser");
+            docs.push(user_dir.join("Documents"));
+            docs.push(user_dir.join("My Documents"));
+        }
+    }
+    let mut dirs = Vec::new();
+    for doc in docs {
+        for leaf in ["Demos", "DemosEpic"] {
+            let dir = doc.join("My Games/Rocket League/TAGame").join(leaf);
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+    }
+    dirs
+}
+
+impl Config {
+    /// Loads `explicit` if given (it must exist), else the default file if it exists, else
+    /// built-in defaults. `BALLCHASING_TOKEN` from `env_token` wins over the file's token.
+    pub fn load(explicit: Option<&Path>, env_token: Option<String>) -> Result<Config, ConfigError> {
+        let (path, text) = match explicit {
+            Some(path) => (
+                Some(path.to_path_buf()),
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?,
+            ),
+            None => match default_config_path() {
+                Some(path) if path.exists() => {
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                            path: path.clone(),
+                            source,
+                        })?;
+                    (Some(path), text)
+                }
+                _ => (None, String::new()),
+            },
+        };
+        Config::from_toml(path, &text, env_token)
+    }
+
+    /// Parses config text; `path` is used in messages and to resolve relative paths.
+    pub fn from_toml(
+        path: Option<PathBuf>,
+        text: &str,
+        env_token: Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let shown = path.clone().unwrap_or_else(|| PathBuf::from("(defaults)"));
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: shown.clone(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        let base = path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let value_error = |key: &'static str, span: std::ops::Range<usize>, problem: String| {
+            ConfigError::Value {
+                path: shown.clone(),
+                key,
+                line: text[..span.start.min(text.len())].matches('\n').count() + 1,
+                problem,
+            }
+        };
+
+        let visibility = match &raw.visibility {
+            None => Visibility::Public,
+            Some(v) => match Visibility::parse(v.get_ref()) {
+                Visibility::Other(other) => {
+                    return Err(value_error(
+                        "visibility",
+                        v.span(),
+                        format!("is {other:?}; use \"public\", \"unlisted\" or \"private\""),
+                    ));
+                }
+                known => known,
+            },
+        };
+        let upload_rate = match &raw.upload_rate {
+            None => 0.5,
+            Some(r) if r.get_ref().is_finite() && *r.get_ref() > 0.0 && *r.get_ref() <= 10.0 => {
+                *r.get_ref()
+            }
+            Some(r) => {
+                return Err(value_error(
+                    "upload_rate",
+                    r.span(),
+                    format!(
+                        "is {}; use uploads per second between 0 and 10, e.g. 0.5",
+                        r.get_ref()
+                    ),
+                ));
+            }
+        };
+        let seconds = |key: &'static str, v: &Option<Spanned<u64>>, default: u64, min: u64| match v {
+            None => Ok(Duration::from_secs(default)),
+            Some(s) if *s.get_ref() >= min => Ok(Duration::from_secs(*s.get_ref())),
+            Some(s) => Err(value_error(
+                key,
+                s.span(),
+                format!("is {}; use at least {min} seconds", s.get_ref()),
+            )),
+        };
+        let rescan_interval = seconds("rescan_interval", &raw.rescan_interval, 60, 1)?;
+        let invalid_after = seconds("invalid_after", &raw.invalid_after, 60, 1)?;
+        let max_replay_size = match &raw.max_replay_size_mb {
+            None => 64 * 1024 * 1024,
+            Some(mb) if *mb.get_ref() >= 1 => mb.get_ref() * 1024 * 1024,
+            Some(mb) => {
+                return Err(value_error(
+                    "max_replay_size_mb",
+                    mb.span(),
+                    "must be at least 1".into(),
+                ));
+            }
+        };
+        let api_url = match &raw.api_url {
+            None => crate::api::DEFAULT_BASE_URL.to_owned(),
+            Some(url) => {
+                // The client checks scheme and host; do it here too so the line is named.
+                if let Err(e) = crate::api::Client::builder("check")
+                    .base_url(url.get_ref())
+                    .build()
+                {
+                    return Err(value_error("api_url", url.span(), e.to_string()));
+                }
+                url.get_ref().clone()
+            }
+        };
+
+        let token = if let Some(env) = env_token.filter(|t| !t.trim().is_empty()) {
+            Some(Token::new(env))
+        } else if let Some(t) = &raw.token {
+            Some(Token::new(t.get_ref().clone())).filter(|t| !t.is_empty())
+        } else if let Some(file) = &raw.token_file {
+            let file = base.join(file);
+            let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::TokenFile {
+                path: file.clone(),
+                source,
+            })?;
+            Some(Token::new(text)).filter(|t| !t.is_empty())
+        } else {
+            None
+        };
+
+        let replay_dirs = match raw.replay_dirs {
+            Some(dirs) => dirs.into_iter().map(|d| base.join(d)).collect(),
+            None => default_replay_dirs(),
+        };
+        let state_dir = match raw.state_dir {
+            Some(dir) => base.join(dir),
+            None => default_state_dir().ok_or(ConfigError::NoHome("state_dir"))?,
+        };
+        Ok(Config {
+            path,
+            token,
+            replay_dirs,
+            visibility,
+            group: raw.group.filter(|g| !g.trim().is_empty()),
+            api_url,
+            state_dir,
+            backfill: raw.backfill.unwrap_or(false),
+            upload_rate,
+            rescan_interval,
+            invalid_after,
+            max_replay_size,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(Some(PathBuf::from("/cfg/config.toml")), text, None)
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let config = parse("").unwrap();
+        assert_eq!(config.visibility, Visibility::Public);
+        assert_eq!(config.upload_rate, 0.5);
+        assert_eq!(config.rescan_interval, Duration::from_secs(60));
+        assert!(!config.backfill);
+        assert!(config.token.is_none());
+    }
+
+    #[test]
+    fn every_key_is_read_and_relative_paths_follow_the_file() {
+        let config = parse(
+            "token = \"abc\"\nreplay_dirs = [\"demos\", \"/abs\"]\nvisibility = \"private\"\n\
+             group = \"g1\"\napi_url = \"http://127.0.0.1:9\"\nstate_dir = \"state\"\nbackfill = true\n\
+             upload_rate = 2.0\nrescan_interval = 30\ninvalid_after = 10\nmax_replay_size_mb = 5\n",
+        )
+        .unwrap();
+        assert_eq!(config.token.unwrap().expose(), "abc");
+        assert_eq!(config.replay_dirs, [PathBuf::from("/cfg/demos"), PathBuf::from("/abs")]);
+        assert_eq!(config.visibility, Visibility::Private);
+        assert_eq!(config.group.as_deref(), Some("g1"));
+        assert_eq!(config.state_dir, PathBuf::from("/cfg/state"));
+        assert!(config.backfill);
+        assert_eq!(config.upload_rate, 2.0);
+        assert_eq!(config.rescan_interval, Duration::from_secs(30));
+        assert_eq!(config.invalid_after, Duration::from_secs(10));
+        assert_eq!(config.max_replay_size, 5 * 1024 * 1024);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_line() {
+        let cases = [
+            ("backfill = false\ntokn = \"x\"\n", "tokn", "line 2"),
+            ("\n\nvisibility = \"secret\"\n", "visibility", "line 3"),
+            ("upload_rate = -1.0\n", "upload_rate", "line 1"),
+            ("\nrescan_interval = 0\n", "rescan_interval", "line 2"),
+            ("backfill = \"yes\"\n", "backfill", "line 1"),
+            ("api_url = \"http://example.com/api\"\n", "api_url", "line 1"),
+        ];
+        for (text, key, line) in cases {
+            let message = parse(text).unwrap_err().to_string();
+            assert!(message.contains(key), "{message}");
+            assert!(message.contains(line), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_environment_token_wins_and_token_file_is_read() {
+        let config =
+            Config::from_toml(None, "token = \"file\"\n", Some("env-token".into())).unwrap();
+        assert_eq!(config.token.unwrap().expose(), "env-token");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tok"), "from-file\n").unwrap();
+        let config = Config::from_toml(
+            Some(dir.path().join("config.toml")),
+            "token_file = \"tok\"\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(config.token.unwrap().expose(), "from-file");
+        let missing = Config::from_toml(None, "token_file = \"/nonexistent/tok\"\n", None);
+        assert!(missing.unwrap_err().to_string().contains("token_file"));
+    }
+}

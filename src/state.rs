@@ -1,0 +1,452 @@
+//! The crash-safe state file: an append-only journal of JSON lines (`state.jsonl`), one
+//! line per change, fsynced; compacted on start by temp file + fsync + rename. A kill at any
+//! instant leaves a file that loads: at worst the last, torn line is dropped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tracing::warn;
+
+/// The journal's file name inside `state_dir`.
+pub const STATE_FILE: &str = "state.jsonl";
+/// The format's name in the header line.
+pub const FORMAT: &str = "autochase-state";
+/// The format version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// Where a replay stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting to be uploaded (or parked).
+    Pending,
+    /// On ballchasing.
+    Uploaded,
+    /// Given up on; `retry` puts it back.
+    Failed,
+    /// Deliberately not uploaded (present before first start).
+    Skipped,
+}
+
+/// How an uploaded replay got there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// 201: we created it.
+    Created,
+    /// 409: ballchasing already had it.
+    Duplicate,
+}
+
+/// One replay, keyed by its header `Id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Header `Id` (or the file stem when the header has none).
+    pub id: String,
+    /// Last path it was seen at.
+    pub path: PathBuf,
+    /// Size of the validated file.
+    pub size: u64,
+    /// Modification time of the validated file (ns since the epoch), to skip unchanged files.
+    #[serde(default)]
+    pub mtime_ns: u64,
+    /// SHA-256 of the validated bytes.
+    pub sha256: String,
+    /// Where it stands.
+    pub status: Status,
+    /// Created or duplicate, once uploaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// ballchasing's replay id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ballchasing_id: Option<String>,
+    /// ballchasing's page for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Upload attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The last error or the reason it is failed/skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When first seen (RFC 3339).
+    pub first_seen: String,
+    /// When last changed (RFC 3339).
+    pub updated: String,
+}
+
+/// A file that never became a valid replay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvalidFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size when judged.
+    pub size: u64,
+    /// Its mtime when judged (ns since the epoch).
+    #[serde(default)]
+    pub mtime_ns: u64,
+    /// Why it is not uploaded.
+    pub reason: String,
+    /// When judged (RFC 3339).
+    pub at: String,
+}
+
+/// One journal line.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Entry {
+    Header { format: String, version: u32 },
+    Replay(Record),
+    Invalid(InvalidFile),
+    /// The file at `path` is no longer known invalid (it became valid or was retried).
+    Cleared { path: PathBuf },
+}
+
+/// The state in memory.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// Replays by header Id.
+    pub replays: BTreeMap<String, Record>,
+    /// Invalid files by path.
+    pub invalid: BTreeMap<PathBuf, InvalidFile>,
+}
+
+/// What loading found.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The state.
+    pub state: State,
+    /// No state file existed: this is the first start.
+    pub first_start: bool,
+    /// The file was damaged and kept aside under this name.
+    pub kept_aside: Option<PathBuf>,
+    /// Lines that could not be read (a torn last line is normal after a crash).
+    pub skipped_lines: usize,
+}
+
+/// A state problem that stops the daemon.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} {path}: {source}")]
+pub struct StateError {
+    /// What was being done.
+    pub action: &'static str,
+    /// The file or folder.
+    pub path: PathBuf,
+    /// The I/O error.
+    #[source]
+    pub source: std::io::Error,
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
+    move |source| StateError {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Now, as RFC 3339 UTC with seconds.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// A file's mtime in ns since the epoch (0 when unknown).
+pub fn mtime_ns(meta: &std::fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+impl State {
+    fn apply(&mut self, entry: Entry) {
+        match entry {
+            Entry::Header { .. } => {}
+            Entry::Replay(record) => {
+                self.replays.insert(record.id.clone(), record);
+            }
+            Entry::Invalid(file) => {
+                self.invalid.insert(file.path.clone(), file);
+            }
+            Entry::Cleared { path } => {
+                self.invalid.remove(&path);
+            }
+        }
+    }
+
+    /// Reads a journal without changing anything (for `status` while the daemon runs).
+    /// `Ok(None)` when there is no file.
+    pub fn read(path: &Path) -> Result<Option<(State, usize)>, StateError> {
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err("reading state", path)(e)),
+        };
+        let mut state = State::default();
+        let mut skipped = 0;
+        let mut header_ok = false;
+        for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
+            let line = line.map_err(io_err("reading state", path))?;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Entry>(&line) {
+                Ok(Entry::Header { format, version }) if n == 0 => {
+                    if format != FORMAT || version > VERSION {
+                        return Err(StateError {
+                            action: "reading state",
+                            path: path.to_path_buf(),
+                            source: std::io::Error::other(format!(
+                                "format {format} v{version} is not one this build reads (v{VERSION}); upgrade autochase"
+                            )),
+                        });
+                    }
+                    header_ok = true;
+                }
+                Ok(entry) if header_ok => state.apply(entry),
+                _ => skipped += 1,
+            }
+        }
+        if !header_ok {
+            return Err(StateError {
+                action: "reading state",
+                path: path.to_path_buf(),
+                source: std::io::Error::other("no valid header line: not an autochase state file"),
+            });
+        }
+        Ok(Some((state, skipped)))
+    }
+
+    /// Path → record, for skipping unchanged files without reading them.
+    pub fn by_path(&self) -> HashMap<PathBuf, String> {
+        self.replays
+            .values()
+            .map(|r| (r.path.clone(), r.id.clone()))
+            .collect()
+    }
+}
+
+/// The writable journal, owned by the engine.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    lines: usize,
+}
+
+impl Journal {
+    /// Opens `state_dir/state.jsonl`, creating the folder, keeping a damaged file aside, and
+    /// compacting it. Fails (so the daemon stops) when the folder is not writable.
+    pub fn open(state_dir: &Path) -> Result<(Journal, Loaded), StateError> {
+        std::fs::create_dir_all(state_dir).map_err(io_err("creating state folder", state_dir))?;
+        let path = state_dir.join(STATE_FILE);
+        let (state, first_start, kept_aside, skipped_lines) = match State::read(&path) {
+            Ok(None) => (State::default(), true, None, 0),
+            Ok(Some((state, skipped))) => (state, false, None, skipped),
+            Err(e) if e.source.kind() == std::io::ErrorKind::Other => {
+                let aside = path.with_extension(format!(
+                    "jsonl.damaged-{}",
+                    SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs())
+                ));
+                std::fs::rename(&path, &aside).map_err(io_err("keeping damaged state aside", &path))?;
+                warn!(path = %path.display(), kept = %aside.display(), error = %e.source, "state file damaged; kept aside, starting a new one (ballchasing's duplicate answers prevent double uploads)");
+                (State::default(), false, Some(aside), 0)
+            }
+            Err(e) => return Err(e),
+        };
+        if skipped_lines > 0 {
+            warn!(path = %path.display(), lines = skipped_lines, "skipped unreadable state lines (a torn last line after a crash is normal)");
+        }
+        let journal = Journal::rewrite(&path, &state)?;
+        Ok((
+            journal,
+            Loaded {
+                state,
+                first_start,
+                kept_aside,
+                skipped_lines,
+            },
+        ))
+    }
+
+    /// Writes a compact journal of `state` atomically and opens it for appending.
+    fn rewrite(path: &Path, state: &State) -> Result<Journal, StateError> {
+        let tmp = path.with_extension("jsonl.tmp");
+        let mut out = Vec::with_capacity(256 * (state.replays.len() + 1));
+        let mut lines = 0;
+        let mut push = |entry: &Entry| {
+            serde_json::to_writer(&mut out, entry).expect("state serializes");
+            out.push(b'\n');
+            lines += 1;
+        };
+        push(&Entry::Header {
+            format: FORMAT.into(),
+            version: VERSION,
+        });
+        for record in state.replays.values() {
+            push(&Entry::Replay(record.clone()));
+        }
+        for file in state.invalid.values() {
+            push(&Entry::Invalid(file.clone()));
+        }
+        {
+            let mut f = File::create(&tmp).map_err(io_err("writing state", &tmp))?;
+            f.write_all(&out).map_err(io_err("writing state", &tmp))?;
+            f.sync_all().map_err(io_err("syncing state", &tmp))?;
+        }
+        std::fs::rename(&tmp, path).map_err(io_err("replacing state", path))?;
+        sync_dir(path.parent().unwrap_or(Path::new(".")));
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io_err("opening state", path))?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+            lines,
+        })
+    }
+
+    fn append(&mut self, entry: &Entry) -> Result<(), StateError> {
+        let mut line = serde_json::to_vec(entry).expect("state serializes");
+        line.push(b'\n');
+        // One write per line, then fsync: a crash leaves at most one torn last line.
+        self.file
+            .write_all(&line)
+            .map_err(io_err("writing state", &self.path))?;
+        self.file
+            .sync_data()
+            .map_err(io_err("syncing state", &self.path))?;
+        self.lines += 1;
+        Ok(())
+    }
+
+    /// Records a replay's new state.
+    pub fn record(&mut self, record: &Record) -> Result<(), StateError> {
+        self.append(&Entry::Replay(record.clone()))
+    }
+
+    /// Records an invalid file.
+    pub fn invalid(&mut self, file: &InvalidFile) -> Result<(), StateError> {
+        self.append(&Entry::Invalid(file.clone()))
+    }
+
+    /// Forgets that a file was invalid.
+    pub fn cleared(&mut self, path: &Path) -> Result<(), StateError> {
+        self.append(&Entry::Cleared {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Rewrites the journal when it has grown well past the state it holds.
+    pub fn maybe_compact(&mut self, state: &State) -> Result<(), StateError> {
+        let live = 1 + state.replays.len() + state.invalid.len();
+        if self.lines > 1024 && self.lines > 4 * live {
+            *self = Journal::rewrite(&self.path, state)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) {
+    // Makes the rename durable; failing here loses nothing that the next write won't redo.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, status: Status) -> Record {
+        Record {
+            id: id.into(),
+            path: PathBuf::from(format!("/demos/{id}.replay")),
+            size: 10,
+            mtime_ns: 1,
+            sha256: "00".into(),
+            status,
+            outcome: None,
+            ballchasing_id: None,
+            location: None,
+            attempts: 0,
+            last_error: None,
+            first_seen: now_rfc3339(),
+            updated: now_rfc3339(),
+        }
+    }
+
+    #[test]
+    fn changes_survive_a_reopen_and_the_last_write_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, loaded) = Journal::open(dir.path()).unwrap();
+        assert!(loaded.first_start);
+        journal.record(&record("A", Status::Pending)).unwrap();
+        let mut done = record("A", Status::Uploaded);
+        done.outcome = Some(Outcome::Duplicate);
+        journal.record(&done).unwrap();
+        journal.record(&record("B", Status::Skipped)).unwrap();
+        drop(journal);
+        let (_, loaded) = Journal::open(dir.path()).unwrap();
+        assert!(!loaded.first_start);
+        assert_eq!(loaded.state.replays.len(), 2);
+        assert_eq!(loaded.state.replays["A"], done);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_every_prefix_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path()).unwrap();
+        for i in 0..5 {
+            journal.record(&record(&format!("R{i}"), Status::Uploaded)).unwrap();
+        }
+        drop(journal);
+        let full = std::fs::read(dir.path().join(STATE_FILE)).unwrap();
+        let header_len = full.iter().position(|&b| b == b'\n').unwrap() + 1;
+        // A crash can cut the file anywhere after the header (the header comes with the
+        // atomic rewrite); every such prefix must load with the complete lines it holds.
+        for cut in header_len..=full.len() {
+            let path = dir.path().join(format!("cut-{cut}.jsonl"));
+            std::fs::write(&path, &full[..cut]).unwrap();
+            let (state, _) = State::read(&path).unwrap().unwrap();
+            let mut complete_lines = full[..cut].iter().filter(|&&b| b == b'\n').count() - 1;
+            if full.get(cut) == Some(&b'\n') {
+                complete_lines += 1; // whole line written, only its newline missing
+            }
+            assert_eq!(state.replays.len(), complete_lines, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn garbage_is_kept_aside_and_a_new_state_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(STATE_FILE), b"\x00\x01garbage\n{}").unwrap();
+        let (_, loaded) = Journal::open(dir.path()).unwrap();
+        assert!(!loaded.first_start, "damage is not a first start: nothing is skipped");
+        let aside = loaded.kept_aside.unwrap();
+        assert_eq!(std::fs::read(aside).unwrap(), b"\x00\x01garbage\n{}");
+        assert!(State::read(&dir.path().join(STATE_FILE)).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_checked_in_version_1_file_still_loads() {
+        let (state, skipped) = State::read(Path::new("tests/fixtures/state-v1.jsonl"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(skipped, 0);
+        let rec = &state.replays["A377345411F1648257A50AB0C1621AB2"];
+        assert_eq!(rec.status, Status::Uploaded);
+        assert_eq!(rec.outcome, Some(Outcome::Created));
+        assert_eq!(state.invalid.len(), 1);
+    }
+}
