@@ -194,14 +194,13 @@ impl Config {
             .and_then(Path::parent)
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let value_error = |key: &'static str, span: std::ops::Range<usize>, problem: String| {
-            ConfigError::Value {
+        let value_error =
+            |key: &'static str, span: std::ops::Range<usize>, problem: String| ConfigError::Value {
                 path: shown.clone(),
                 key,
                 line: text[..span.start.min(text.len())].matches('\n').count() + 1,
                 problem,
-            }
-        };
+            };
 
         let visibility = match &raw.visibility {
             None => Visibility::Public,
@@ -232,7 +231,8 @@ impl Config {
                 ));
             }
         };
-        let seconds = |key: &'static str, v: &Option<Spanned<u64>>, default: u64, min: u64| match v {
+        let seconds = |key: &'static str, v: &Option<Spanned<u64>>, default: u64, min: u64| match v
+        {
             None => Ok(Duration::from_secs(default)),
             Some(s) if *s.get_ref() >= min => Ok(Duration::from_secs(*s.get_ref())),
             Some(s) => Err(value_error(
@@ -335,7 +335,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.token.unwrap().expose(), "abc");
-        assert_eq!(config.replay_dirs, [PathBuf::from("/cfg/demos"), PathBuf::from("/abs")]);
+        assert_eq!(
+            config.replay_dirs,
+            [PathBuf::from("/cfg/demos"), PathBuf::from("/abs")]
+        );
         assert_eq!(config.visibility, Visibility::Private);
         assert_eq!(config.group.as_deref(), Some("g1"));
         assert_eq!(config.state_dir, PathBuf::from("/cfg/state"));
@@ -354,7 +357,11 @@ mod tests {
             ("upload_rate = -1.0\n", "upload_rate", "line 1"),
             ("\nrescan_interval = 0\n", "rescan_interval", "line 2"),
             ("backfill = \"yes\"\n", "backfill", "line 1"),
-            ("api_url = \"http://example.com/api\"\n", "api_url", "line 1"),
+            (
+                "api_url = \"http://example.com/api\"\n",
+                "api_url",
+                "line 1",
+            ),
         ];
         for (text, key, line) in cases {
             let message = parse(text).unwrap_err().to_string();

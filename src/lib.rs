@@ -2,6 +2,10 @@
 //! `autochase::api`, a typed client for the whole ballchasing.com API.
 
 pub mod api;
-pub mod replay;
 pub mod config;
+pub mod core;
+pub mod daemon;
+pub mod engine;
+pub mod replay;
 pub mod state;
+pub mod watch;

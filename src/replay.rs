@@ -192,12 +192,18 @@ mod tests {
         assert_eq!(validate(&header_flip), Err(Invalid::HeaderCrc));
         let mut longer = SMALL.to_vec();
         longer.push(0);
-        assert!(matches!(validate(&longer), Err(Invalid::TrailingBytes { .. })));
+        assert!(matches!(
+            validate(&longer),
+            Err(Invalid::TrailingBytes { .. })
+        ));
     }
 
     #[test]
     fn reasons_are_readable() {
-        assert_eq!(validate(b"hello").unwrap_err().to_string(), "only 5 bytes, not a replay");
+        assert_eq!(
+            validate(b"hello").unwrap_err().to_string(),
+            "only 5 bytes, not a replay"
+        );
         let half = &SMALL[..SMALL.len() / 2];
         assert_eq!(
             validate(half).unwrap_err().to_string(),

@@ -99,11 +99,16 @@ pub struct InvalidFile {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Entry {
-    Header { format: String, version: u32 },
+    Header {
+        format: String,
+        version: u32,
+    },
     Replay(Record),
     Invalid(InvalidFile),
     /// The file at `path` is no longer known invalid (it became valid or was retried).
-    Cleared { path: PathBuf },
+    Cleared {
+        path: PathBuf,
+    },
 }
 
 /// The state in memory.
@@ -141,7 +146,10 @@ pub struct StateError {
     pub source: std::io::Error,
 }
 
-fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
+fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> StateError + 'a {
     move |source| StateError {
         action,
         path: path.to_path_buf(),
@@ -253,7 +261,8 @@ impl Journal {
                         .duration_since(UNIX_EPOCH)
                         .map_or(0, |d| d.as_secs())
                 ));
-                std::fs::rename(&path, &aside).map_err(io_err("keeping damaged state aside", &path))?;
+                std::fs::rename(&path, &aside)
+                    .map_err(io_err("keeping damaged state aside", &path))?;
                 warn!(path = %path.display(), kept = %aside.display(), error = %e.source, "state file damaged; kept aside, starting a new one (ballchasing's duplicate answers prevent double uploads)");
                 (State::default(), false, Some(aside), 0)
             }
@@ -353,6 +362,31 @@ impl Journal {
     }
 }
 
+/// Puts failed replays (and invalid files) back: all of them, or the one whose Id or path is
+/// `which`. The caller holds the lock. Returns how many changed.
+pub fn retry_failed(state_dir: &Path, which: Option<&str>) -> Result<usize, StateError> {
+    let (mut journal, loaded) = Journal::open(state_dir)?;
+    let matches = |id: &str, path: &Path| which.is_none_or(|w| w == id || Path::new(w) == path);
+    let mut changed = 0;
+    for record in loaded.state.replays.values() {
+        if record.status == Status::Failed && matches(&record.id, &record.path) {
+            let mut record = record.clone();
+            record.status = Status::Pending;
+            record.last_error = None;
+            record.updated = now_rfc3339();
+            journal.record(&record)?;
+            changed += 1;
+        }
+    }
+    for file in loaded.state.invalid.values() {
+        if matches("", &file.path) {
+            journal.cleared(&file.path)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 #[cfg(unix)]
 fn sync_dir(dir: &Path) {
     // Makes the rename durable; failing here loses nothing that the next write won't redo.
@@ -408,7 +442,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut journal, _) = Journal::open(dir.path()).unwrap();
         for i in 0..5 {
-            journal.record(&record(&format!("R{i}"), Status::Uploaded)).unwrap();
+            journal
+                .record(&record(&format!("R{i}"), Status::Uploaded))
+                .unwrap();
         }
         drop(journal);
         let full = std::fs::read(dir.path().join(STATE_FILE)).unwrap();
@@ -432,7 +468,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(STATE_FILE), b"\x00\x01garbage\n{}").unwrap();
         let (_, loaded) = Journal::open(dir.path()).unwrap();
-        assert!(!loaded.first_start, "damage is not a first start: nothing is skipped");
+        assert!(
+            !loaded.first_start,
+            "damage is not a first start: nothing is skipped"
+        );
         let aside = loaded.kept_aside.unwrap();
         assert_eq!(std::fs::read(aside).unwrap(), b"\x00\x01garbage\n{}");
         assert!(State::read(&dir.path().join(STATE_FILE)).unwrap().is_some());

@@ -2,6 +2,8 @@
 //! test's handler says, including dropped connections and slow answers.
 #![allow(dead_code)]
 
+pub mod ballchasing;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,255 @@
+//! Wiring: the single-instance lock, the API client from the config, the daemon's tasks,
+//! the one-shot upload, and the shutdown signal.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::api::{self, Client, RetryPolicy};
+use crate::config::Config;
+use crate::engine::{Engine, EngineStatus, Mode, Report};
+use crate::state::StateError;
+use crate::watch::{self, FileEvent};
+
+/// How long shutdown waits for the upload in flight (the service units allow more).
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The lock file's name inside `state_dir`.
+pub const LOCK_FILE: &str = "autochase.lock";
+
+/// Why the daemon or a one-shot command stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The state could not be read or written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Another autochase owns the state folder.
+    #[error(
+        "another autochase is already running with state folder {0}; stop it first (or use its `status`)"
+    )]
+    AlreadyRunning(PathBuf),
+    /// The API client could not be built from the config.
+    #[error("cannot set up the ballchasing client: {0}")]
+    Client(#[from] api::Error),
+}
+
+/// Holds the state folder's lock for as long as it lives.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+/// Takes the state folder's lock without waiting.
+pub fn try_lock(state_dir: &Path) -> Result<Lock, DaemonError> {
+    std::fs::create_dir_all(state_dir).map_err(|source| StateError {
+        action: "creating state folder",
+        path: state_dir.to_path_buf(),
+        source,
+    })?;
+    let path = state_dir.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| StateError {
+            action: "opening lock file",
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(DaemonError::AlreadyRunning(state_dir.to_path_buf()));
+        }
+        Err(TryLockError::Error(source)) => {
+            return Err(StateError {
+                action: "locking",
+                path,
+                source,
+            }
+            .into());
+        }
+    }
+    // The pid is only informative; the OS lock is what counts and dies with the process.
+    let _ = file.set_len(0);
+    let _ = writeln!(file, "{}", std::process::id());
+    Ok(Lock { _file: file })
+}
+
+/// Takes the lock, waiting for a running daemon to let go; `on_wait` is called once.
+pub async fn lock_waiting(state_dir: &Path, on_wait: impl FnOnce()) -> Result<Lock, DaemonError> {
+    let mut on_wait = Some(on_wait);
+    loop {
+        match try_lock(state_dir) {
+            Err(DaemonError::AlreadyRunning(_)) => {
+                if let Some(f) = on_wait.take() {
+                    f();
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// True when a daemon holds the state folder's lock right now.
+pub fn is_running(state_dir: &Path) -> bool {
+    matches!(try_lock(state_dir), Err(DaemonError::AlreadyRunning(_)))
+}
+
+/// The API client the config describes, or `None` without a token.
+pub fn client(config: &Config) -> Result<Option<Client>, api::Error> {
+    let Some(token) = config.token.clone() else {
+        return Ok(None);
+    };
+    Client::builder(token)
+        .base_url(&config.api_url)
+        .upload_rate(config.upload_rate)
+        // The engine retries forever with its own, longer backoff; the client only smooths
+        // over blips.
+        .retry(RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(5),
+            budget: Duration::from_secs(30),
+        })
+        .build()
+        .map(Some)
+}
+
+/// Runs the daemon until `cancel` fires: watch, validate, queue, upload, record.
+pub async fn run(config: Config, cancel: CancellationToken) -> Result<(), DaemonError> {
+    Daemon::new(config)?.run(cancel).await
+}
+
+/// A daemon that holds its lock and has loaded its state, ready to run.
+pub struct Daemon {
+    config: Arc<Config>,
+    engine: Engine,
+    _lock: Lock,
+}
+
+impl Daemon {
+    /// Takes the lock, builds the client and loads the state; fails fast on any of them.
+    pub fn new(config: Config) -> Result<Daemon, DaemonError> {
+        let lock = try_lock(&config.state_dir)?;
+        let client = client(&config)?;
+        if let Some(client) = &client {
+            info!(api = %client.base_url(), token = %client.token_fingerprint(), "ballchasing client ready");
+        }
+        let config = Arc::new(config);
+        let engine = Engine::new(config.clone(), Mode::Daemon, client)?;
+        Ok(Daemon {
+            config,
+            engine,
+            _lock: lock,
+        })
+    }
+
+    /// Follows what the engine is doing.
+    pub fn status(&self) -> tokio::sync::watch::Receiver<EngineStatus> {
+        self.engine.watch_status()
+    }
+
+    /// Runs until `cancel` fires, then shuts down gracefully.
+    pub async fn run(self, cancel: CancellationToken) -> Result<(), DaemonError> {
+        let Daemon {
+            config,
+            engine,
+            _lock,
+        } = self;
+        run_engine(config, engine, cancel).await
+    }
+}
+
+async fn run_engine(
+    config: Arc<Config>,
+    engine: Engine,
+    cancel: CancellationToken,
+) -> Result<(), DaemonError> {
+    let (tx, rx) = mpsc::channel(4096);
+    let scan_cancel = cancel.child_token();
+    let scanner = tokio::spawn(watch::scanner(
+        config.replay_dirs.clone(),
+        config.rescan_interval,
+        tx,
+        scan_cancel.clone(),
+    ));
+    let result = engine.run(rx, cancel, SHUTDOWN_GRACE).await;
+    scan_cancel.cancel();
+    scanner.abort();
+    result?;
+    info!("stopped");
+    Ok(())
+}
+
+/// Expands folders to the `*.replay` files in them; files are taken as given.
+pub fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = watch::scan(std::slice::from_ref(path));
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// Uploads `files` once (the caller holds the lock) and returns one report per file, as
+/// they come, through `progress`.
+pub async fn upload_once(
+    config: Config,
+    files: Vec<PathBuf>,
+    progress: impl Fn(&Report),
+) -> Result<Vec<Report>, DaemonError> {
+    let client = client(&config)?;
+    let mut engine = Engine::new(Arc::new(config), Mode::OneShot, client)?;
+    let (report_tx, mut report_rx) = mpsc::unbounded_channel();
+    engine.report_to(report_tx);
+    let (tx, rx) = mpsc::channel(files.len().max(1));
+    for path in files {
+        tx.send(FileEvent::Seen {
+            path,
+            from_scan: false,
+        })
+        .await
+        .expect("the engine is not running yet, the channel has room");
+    }
+    drop(tx);
+    let cancel = CancellationToken::new();
+    let engine_task = tokio::spawn(engine.run(rx, cancel.clone(), SHUTDOWN_GRACE));
+    let mut reports = Vec::new();
+    while let Some(report) = report_rx.recv().await {
+        progress(&report);
+        reports.push(report);
+    }
+    engine_task.await.expect("engine task")?;
+    Ok(reports)
+}
+
+/// Resolves on SIGINT or SIGTERM (Ctrl-C on Windows).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

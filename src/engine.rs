@@ -1,0 +1,944 @@
+//! The engine: the one task that owns the queue and the state. The watcher and scanner
+//! send it file hints, validation runs on blocking threads, one upload is in flight at a
+//! time, and every decision comes from `core`.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use crate::api::{Client, Error as ApiError, Upload, UploadOutcome};
+use crate::config::Config;
+use crate::core::{self, Check, Verdict};
+use crate::replay::{self, Invalid, ReplayInfo};
+use crate::state::{self, InvalidFile, Journal, Outcome, Record, State, StateError, Status};
+use crate::watch::FileEvent;
+
+/// What reading and validating a file found.
+#[derive(Debug)]
+pub enum Validation {
+    /// Complete: here are its bytes and what they say.
+    Valid {
+        /// Header properties.
+        info: ReplayInfo,
+        /// The validated bytes.
+        bytes: Bytes,
+        /// Modification time (ns).
+        mtime_ns: u64,
+        /// SHA-256 of the bytes, hex.
+        sha256: String,
+    },
+    /// Not a complete replay (yet).
+    Invalid {
+        /// Why.
+        invalid: Invalid,
+        /// Size read.
+        size: u64,
+        /// Modification time (ns).
+        mtime_ns: u64,
+    },
+    /// Cannot be a replay for a reason that will not pass by waiting.
+    Refused {
+        /// Why.
+        reason: String,
+        /// Size.
+        size: u64,
+        /// Modification time (ns).
+        mtime_ns: u64,
+    },
+    /// The file is gone.
+    Gone,
+    /// Could not be read right now (locked by the game on Windows, permissions).
+    Unreadable(String),
+}
+
+/// Reads the whole file and applies the completeness rule; blocking.
+pub fn check_file(path: &Path, max_size: u64) -> Validation {
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Validation::Gone,
+        Err(e) => return Validation::Unreadable(e.to_string()),
+    };
+    let mtime_ns = state::mtime_ns(&meta);
+    if !meta.is_file() {
+        return Validation::Refused {
+            reason: "not a regular file".into(),
+            size: 0,
+            mtime_ns,
+        };
+    }
+    if meta.len() > max_size {
+        return Validation::Refused {
+            reason: format!(
+                "{} MB is larger than any replay (limit {} MB, max_replay_size_mb)",
+                meta.len() / (1024 * 1024),
+                max_size / (1024 * 1024)
+            ),
+            size: meta.len(),
+            mtime_ns,
+        };
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Validation::Gone,
+        Err(e) => return Validation::Unreadable(e.to_string()),
+    };
+    match replay::validate(&bytes) {
+        Ok(info) => Validation::Valid {
+            info,
+            sha256: hex(&Sha256::digest(&bytes)),
+            bytes: Bytes::from(bytes),
+            mtime_ns,
+        },
+        Err(invalid) => Validation::Invalid {
+            invalid,
+            size: bytes.len() as u64,
+            mtime_ns,
+        },
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How the engine runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The daemon: runs until cancelled.
+    Daemon,
+    /// `autochase upload`: the given files only, each judged at once, then stop.
+    OneShot,
+}
+
+/// What the engine is doing, published after every step (for tests, `status` and hooks).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStatus {
+    /// The first scan of every folder is done.
+    pub initial_scan_done: bool,
+    /// Nothing left to do right now: no check running or scheduled, no upload in flight, and
+    /// the queue empty (or waiting on a pause or a token).
+    pub settled: bool,
+    /// Replays waiting in the queue.
+    pub queued: usize,
+    /// Why uploads are paused, when they are.
+    pub paused: Option<String>,
+}
+
+/// A file's final word, sent to whoever asked (the one-shot command).
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The file.
+    pub path: PathBuf,
+    /// Replay id, when known.
+    pub id: Option<String>,
+    /// Final status (`Pending` when left parked or waiting).
+    pub status: Status,
+    /// Outcome when uploaded.
+    pub outcome: Option<Outcome>,
+    /// ballchasing page when uploaded.
+    pub location: Option<String>,
+    /// Why, when not uploaded.
+    pub reason: Option<String>,
+}
+
+struct Track {
+    last_change: Instant,
+    checks: u32,
+    next_check: Option<Instant>,
+    /// Events came in while a check ran: check again when it finishes.
+    dirty: bool,
+    baseline: bool,
+}
+
+struct Queued {
+    id: String,
+    path: PathBuf,
+    mtime_ns: u64,
+    not_before: Option<Instant>,
+}
+
+struct InFlight {
+    id: String,
+    path: PathBuf,
+    task: JoinHandle<UploadResult>,
+}
+
+/// The engine; see the module docs.
+pub struct Engine {
+    config: Arc<Config>,
+    mode: Mode,
+    client: Option<Client>,
+    journal: Journal,
+    state: State,
+    first_start: bool,
+    initial_scan_done: bool,
+    tracks: HashMap<PathBuf, Track>,
+    validating: HashSet<PathBuf>,
+    validations: JoinSet<(PathBuf, Validation)>,
+    queue: Vec<Queued>,
+    in_flight: Option<InFlight>,
+    pause: Option<(Instant, String)>,
+    said_no_token: bool,
+    reports: Option<mpsc::UnboundedSender<Report>>,
+    /// One-shot: files still waiting for their final word.
+    outstanding: HashSet<PathBuf>,
+    status: tokio::sync::watch::Sender<EngineStatus>,
+}
+
+impl Engine {
+    /// Opens the state and builds an engine. `client` is `None` when there is no token.
+    pub fn new(
+        config: Arc<Config>,
+        mode: Mode,
+        client: Option<Client>,
+    ) -> Result<Engine, StateError> {
+        let (journal, loaded) = Journal::open(&config.state_dir)?;
+        info!(
+            replays = loaded.state.replays.len(),
+            first_start = loaded.first_start,
+            state = %config.state_dir.display(),
+            "state loaded"
+        );
+        Ok(Engine {
+            config,
+            mode,
+            client,
+            journal,
+            state: loaded.state,
+            first_start: loaded.first_start,
+            initial_scan_done: mode == Mode::OneShot,
+            tracks: HashMap::new(),
+            validating: HashSet::new(),
+            validations: JoinSet::new(),
+            queue: Vec::new(),
+            in_flight: None,
+            pause: None,
+            said_no_token: false,
+            reports: None,
+            outstanding: HashSet::new(),
+            status: tokio::sync::watch::Sender::new(EngineStatus::default()),
+        })
+    }
+
+    /// Follows the engine's status.
+    pub fn watch_status(&self) -> tokio::sync::watch::Receiver<EngineStatus> {
+        self.status.subscribe()
+    }
+
+    fn publish(&self) {
+        let paused = self.pause.as_ref().map(|(_, why)| why.clone());
+        let waiting = self.client.is_none() || paused.is_some();
+        let settled = self.validations.is_empty()
+            && self.in_flight.is_none()
+            && self.tracks.is_empty()
+            && (self.queue.is_empty() || waiting);
+        let next = EngineStatus {
+            initial_scan_done: self.initial_scan_done,
+            settled,
+            queued: self.queue.len(),
+            paused,
+        };
+        self.status.send_if_modified(|current| {
+            let changed = *current != next;
+            *current = next;
+            changed
+        });
+    }
+
+    /// Sends each file's final word to `tx` (one-shot mode).
+    pub fn report_to(&mut self, tx: mpsc::UnboundedSender<Report>) {
+        self.reports = Some(tx);
+    }
+
+    /// The state as it is now.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Runs until `cancel` fires (daemon) or every file has its final word (one-shot), then
+    /// lets the upload in flight finish within `grace`.
+    pub async fn run(
+        mut self,
+        mut events: mpsc::Receiver<FileEvent>,
+        cancel: CancellationToken,
+        grace: Duration,
+    ) -> Result<State, StateError> {
+        if self.client.is_none() {
+            warn!(
+                "no API token configured: replays are validated and queued, and uploads wait for a token (set `token` in the config or BALLCHASING_TOKEN)"
+            );
+            self.said_no_token = true;
+        }
+        let mut events_open = true;
+        loop {
+            self.dispatch()?;
+            self.publish();
+            if self.mode == Mode::OneShot && !events_open && self.one_shot_finished() {
+                break;
+            }
+            let wake = self.next_wake();
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled() => break,
+                done = flight_done(&mut self.in_flight), if self.in_flight.is_some() => {
+                    let flight = self.in_flight.take().expect("in flight");
+                    match done {
+                        Ok((validation, result)) => self.finish_upload(flight.id, flight.path, validation, result)?,
+                        Err(e) => {
+                            error!(error = %e, "upload task failed; the replay stays pending");
+                            self.requeue(flight.id, flight.path, Some(Instant::now() + core::backoff(1)));
+                        }
+                    }
+                }
+                Some(joined) = self.validations.join_next(), if !self.validations.is_empty() => {
+                    match joined {
+                        Ok((path, validation)) => self.validated(path, validation)?,
+                        Err(e) => error!(error = %e, "validation task failed"),
+                    }
+                }
+                event = events.recv(), if events_open => match event {
+                    Some(event) => self.on_event(event)?,
+                    None => events_open = false,
+                },
+                _ = sleep_until(wake) => self.on_timers(),
+            }
+        }
+        self.shutdown(grace).await?;
+        Ok(self.state)
+    }
+
+    fn one_shot_finished(&self) -> bool {
+        self.outstanding.is_empty()
+            || (self.validations.is_empty()
+                && self.in_flight.is_none()
+                && self.tracks.values().all(|t| t.next_check.is_none())
+                && (self.client.is_none() || self.pause.is_some() || self.queue.is_empty()))
+    }
+
+    async fn shutdown(&mut self, grace: Duration) -> Result<(), StateError> {
+        if let Some(mut flight) = self.in_flight.take() {
+            info!(replay = %flight.id, grace_s = grace.as_secs(), "waiting for the upload in flight");
+            match tokio::time::timeout(grace, &mut flight.task).await {
+                Ok(Ok((validation, result))) => {
+                    self.finish_upload(flight.id, flight.path, validation, result)?
+                }
+                _ => {
+                    flight.task.abort();
+                    warn!(replay = %flight.id, "upload still running at shutdown; it stays pending and is redone on the next start (ballchasing answers a repeat with a duplicate)");
+                }
+            }
+        }
+        if self.mode == Mode::OneShot {
+            for path in std::mem::take(&mut self.outstanding) {
+                let id = self.id_for_path(&path);
+                let reason = match &self.pause {
+                    Some((_, why)) => format!("left pending: {why}"),
+                    None if self.client.is_none() => "left pending: no API token".into(),
+                    None => "left pending: not uploaded yet".into(),
+                };
+                self.report(&path, id, Status::Pending, None, None, Some(reason));
+            }
+        }
+        self.validations.abort_all();
+        Ok(())
+    }
+
+    fn id_for_path(&self, path: &Path) -> Option<String> {
+        self.state
+            .replays
+            .values()
+            .find(|r| r.path == path)
+            .map(|r| r.id.clone())
+    }
+
+    fn next_wake(&self) -> Option<Instant> {
+        let checks = self.tracks.values().filter_map(|t| t.next_check);
+        let retry = if self.in_flight.is_none() && self.client.is_some() {
+            match &self.pause {
+                Some((until, _)) => Some(*until),
+                None => self.queue.iter().filter_map(|q| q.not_before).min(),
+            }
+        } else {
+            None
+        };
+        checks.chain(retry).min()
+    }
+
+    fn on_timers(&mut self) {
+        let now = Instant::now();
+        if self.pause.as_ref().is_some_and(|(until, _)| *until <= now) {
+            info!("pause over; trying uploads again");
+            self.pause = None;
+        }
+        let due: Vec<PathBuf> = self
+            .tracks
+            .iter()
+            .filter(|(_, t)| t.next_check.is_some_and(|at| at <= now))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for path in due {
+            if let Some(track) = self.tracks.get_mut(&path) {
+                track.next_check = None;
+            }
+            self.start_check(path);
+        }
+    }
+
+    fn on_event(&mut self, event: FileEvent) -> Result<(), StateError> {
+        match event {
+            FileEvent::ScanDone => {
+                if !self.initial_scan_done {
+                    self.initial_scan_done = true;
+                    info!(queued = self.queue.len(), "ready: initial scan done");
+                }
+            }
+            FileEvent::Seen { path, from_scan } => {
+                if self.mode == Mode::OneShot {
+                    self.outstanding.insert(path.clone());
+                } else if from_scan && self.unchanged_and_settled(&path) {
+                    return Ok(());
+                }
+                let baseline = from_scan
+                    && self.first_start
+                    && !self.initial_scan_done
+                    && !self.config.backfill;
+                let now = Instant::now();
+                let track = self.tracks.entry(path.clone()).or_insert(Track {
+                    last_change: now,
+                    checks: 0,
+                    next_check: None,
+                    dirty: false,
+                    baseline,
+                });
+                if !from_scan {
+                    track.last_change = now;
+                    track.baseline = false;
+                }
+                track.next_check = None;
+                self.start_check(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// A file a rescan finds again needs no reading when its size and mtime match a replay
+    /// already settled (or a file already judged invalid).
+    fn unchanged_and_settled(&self, path: &Path) -> bool {
+        if self.tracks.contains_key(path) {
+            return true; // already being watched closely
+        }
+        let Ok(meta) = std::fs::metadata(path) else {
+            return false;
+        };
+        let (size, mtime) = (meta.len(), state::mtime_ns(&meta));
+        if let Some(bad) = self.state.invalid.get(path) {
+            return bad.size == size && bad.mtime_ns == mtime;
+        }
+        self.state.replays.values().any(|r| {
+            r.path == path
+                && r.size == size
+                && r.mtime_ns == mtime
+                && matches!(
+                    r.status,
+                    Status::Uploaded | Status::Skipped | Status::Failed
+                )
+        })
+    }
+
+    fn start_check(&mut self, path: PathBuf) {
+        if !self.validating.insert(path.clone()) {
+            if let Some(track) = self.tracks.get_mut(&path) {
+                track.dirty = true;
+            }
+            return;
+        }
+        let max = self.config.max_replay_size;
+        self.validations.spawn_blocking(move || {
+            let result = check_file(&path, max);
+            (path, result)
+        });
+    }
+
+    fn validated(&mut self, path: PathBuf, validation: Validation) -> Result<(), StateError> {
+        self.validating.remove(&path);
+        let Some(track) = self.tracks.get_mut(&path) else {
+            return Ok(());
+        };
+        track.checks += 1;
+        if std::mem::take(&mut track.dirty) {
+            // Newer events arrived while reading: this result may be stale already.
+            self.start_check(path);
+            return Ok(());
+        }
+        let baseline = track.baseline;
+        match validation {
+            Validation::Valid {
+                info,
+                bytes,
+                mtime_ns,
+                sha256,
+            } => {
+                self.tracks.remove(&path);
+                if self.state.invalid.contains_key(&path) {
+                    self.state.invalid.remove(&path);
+                    self.journal.cleared(&path)?;
+                }
+                let id = info.id.clone().unwrap_or_else(|| stem(&path));
+                self.accept(id, path, bytes.len() as u64, mtime_ns, sha256, baseline)?;
+            }
+            Validation::Invalid {
+                invalid,
+                size,
+                mtime_ns,
+            } => {
+                let quiet_for = if self.mode == Mode::OneShot {
+                    Duration::MAX
+                } else {
+                    Instant::now() - track.last_change
+                };
+                match core::judge_invalid(
+                    &invalid,
+                    quiet_for,
+                    track.checks,
+                    self.config.invalid_after,
+                ) {
+                    Check::Ready => unreachable!("invalid files are never ready"),
+                    Check::Recheck(after) => {
+                        debug!(path = %path.display(), reason = %invalid, after_ms = after.as_millis() as u64, "not complete yet");
+                        track.next_check = Some(Instant::now() + after);
+                    }
+                    Check::Failed(reason) => {
+                        self.tracks.remove(&path);
+                        self.fail_file(path, size, mtime_ns, reason)?;
+                    }
+                }
+            }
+            Validation::Refused {
+                reason,
+                size,
+                mtime_ns,
+            } => {
+                self.tracks.remove(&path);
+                self.fail_file(path, size, mtime_ns, reason)?;
+            }
+            Validation::Gone => {
+                self.tracks.remove(&path);
+                debug!(path = %path.display(), "file gone before it could be read");
+                if self.outstanding.remove(&path) {
+                    self.report(
+                        &path,
+                        None,
+                        Status::Failed,
+                        None,
+                        None,
+                        Some("file not found".into()),
+                    );
+                }
+            }
+            Validation::Unreadable(reason) => {
+                if self.mode == Mode::OneShot {
+                    self.tracks.remove(&path);
+                    self.fail_file(path, 0, 0, format!("cannot read: {reason}"))?;
+                } else {
+                    // On Windows the game may still hold the file: not ready yet.
+                    let after = core::RECHECK_MAX;
+                    debug!(path = %path.display(), %reason, "cannot read yet");
+                    track.next_check = Some(Instant::now() + after);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fail_file(
+        &mut self,
+        path: PathBuf,
+        size: u64,
+        mtime_ns: u64,
+        reason: String,
+    ) -> Result<(), StateError> {
+        warn!(path = %path.display(), %reason, "not uploading");
+        let record = InvalidFile {
+            path: path.clone(),
+            size,
+            mtime_ns,
+            reason: reason.clone(),
+            at: state::now_rfc3339(),
+        };
+        self.journal.invalid(&record)?;
+        self.state.invalid.insert(path.clone(), record);
+        if self.outstanding.remove(&path) {
+            self.report(&path, None, Status::Failed, None, None, Some(reason));
+        }
+        Ok(())
+    }
+
+    /// A complete replay: decide by its Id whether it goes in the queue.
+    fn accept(
+        &mut self,
+        id: String,
+        path: PathBuf,
+        size: u64,
+        mtime_ns: u64,
+        sha256: String,
+        baseline: bool,
+    ) -> Result<(), StateError> {
+        let now = state::now_rfc3339();
+        let existing = self.state.replays.get(&id).cloned();
+        let mut record = existing.clone().unwrap_or_else(|| Record {
+            id: id.clone(),
+            path: path.clone(),
+            size,
+            mtime_ns,
+            sha256: sha256.clone(),
+            status: Status::Pending,
+            outcome: None,
+            ballchasing_id: None,
+            location: None,
+            attempts: 0,
+            last_error: None,
+            first_seen: now.clone(),
+            updated: now.clone(),
+        });
+        let changed = record.path != path
+            || record.size != size
+            || record.mtime_ns != mtime_ns
+            || record.sha256 != sha256;
+        record.path = path.clone();
+        record.size = size;
+        record.mtime_ns = mtime_ns;
+        let new_bytes = record.sha256 != sha256;
+        record.sha256 = sha256;
+        match existing.as_ref().map(|r| r.status) {
+            Some(Status::Uploaded) | Some(Status::Skipped) => {
+                // Same Id: an in-game rename or a Steam Cloud restore. Never upload again.
+                if changed {
+                    record.updated = now;
+                    self.save(record.clone())?;
+                }
+                debug!(replay = %id, status = ?record.status, "already handled");
+                if self.outstanding.remove(&path) {
+                    self.report(
+                        &path,
+                        Some(id),
+                        record.status,
+                        record.outcome,
+                        record.location.clone(),
+                        record.last_error.clone(),
+                    );
+                }
+                return Ok(());
+            }
+            Some(Status::Failed) if !new_bytes && self.mode == Mode::Daemon => {
+                // Refused before with these very bytes; `retry` puts it back.
+                if changed {
+                    self.save(record)?;
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        if baseline {
+            record.status = Status::Skipped;
+            record.last_error =
+                Some("present before first start (set backfill = true to upload these)".into());
+            record.updated = now;
+            info!(replay = %id, path = %path.display(), "skipped: present before first start");
+            return self.save(record);
+        }
+        if record.status != Status::Pending || existing.is_none() || changed {
+            record.status = Status::Pending;
+            record.updated = now;
+            self.save(record)?;
+        }
+        info!(replay = %id, path = %path.display(), "queued");
+        self.requeue(id, path, None);
+        Ok(())
+    }
+
+    fn save(&mut self, record: Record) -> Result<(), StateError> {
+        self.journal.record(&record)?;
+        self.state.replays.insert(record.id.clone(), record);
+        self.journal.maybe_compact(&self.state)
+    }
+
+    fn requeue(&mut self, id: String, path: PathBuf, not_before: Option<Instant>) {
+        if self.in_flight.as_ref().is_some_and(|f| f.id == id) {
+            // Its upload is under way; the answer decides what happens next.
+            return;
+        }
+        let mtime_ns = std::fs::metadata(&path)
+            .map(|m| state::mtime_ns(&m))
+            .unwrap_or(0);
+        // A new event for a replay waiting out a backoff must not cut the wait short.
+        let earlier = self
+            .queue
+            .iter()
+            .find(|q| q.id == id)
+            .and_then(|q| q.not_before);
+        let not_before = not_before.max(earlier);
+        self.queue.retain(|q| q.id != id);
+        self.queue.push(Queued {
+            id,
+            path,
+            mtime_ns,
+            not_before,
+        });
+    }
+
+    /// Starts the next upload when the uploader is idle, there is a token, and nothing is
+    /// paused. Newest replay first.
+    fn dispatch(&mut self) -> Result<(), StateError> {
+        if self.in_flight.is_some() || self.queue.is_empty() {
+            return Ok(());
+        }
+        let Some(client) = self.client.clone() else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        if self.pause.as_ref().is_some_and(|(until, _)| *until > now) {
+            return Ok(());
+        }
+        let Some(pick) = self
+            .queue
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.not_before.is_none_or(|t| t <= now))
+            .max_by_key(|(_, q)| q.mtime_ns)
+            .map(|(i, _)| i)
+        else {
+            return Ok(());
+        };
+        let job = self.queue.swap_remove(pick);
+        // Several checks of one file can queue it more than once; once it is settled (or
+        // while it is being uploaded) the extra entries are dropped here.
+        let settled = self
+            .state
+            .replays
+            .get(&job.id)
+            .is_some_and(|r| r.status != Status::Pending);
+        if settled {
+            return self.dispatch();
+        }
+        let config = self.config.clone();
+        let path = job.path.clone();
+        let task = tokio::spawn(async move {
+            // Upload exactly the bytes validated here, read once, right before sending.
+            let check_path = path.clone();
+            let max = config.max_replay_size;
+            let validation = tokio::task::spawn_blocking(move || check_file(&check_path, max))
+                .await
+                .unwrap_or_else(|e| Validation::Unreadable(e.to_string()));
+            let Validation::Valid { bytes, .. } = &validation else {
+                return (validation, None);
+            };
+            let mut upload =
+                Upload::new(file_name(&path), bytes.clone()).visibility(config.visibility.clone());
+            if let Some(group) = &config.group {
+                upload = upload.group(group.clone());
+            }
+            let result = client.upload(&upload).await.map(|r| r.value);
+            (validation, Some(result))
+        });
+        debug!(replay = %job.id, "uploading");
+        self.in_flight = Some(InFlight {
+            id: job.id,
+            path: job.path,
+            task,
+        });
+        Ok(())
+    }
+
+    fn finish_upload(
+        &mut self,
+        id: String,
+        path: PathBuf,
+        validation: Validation,
+        result: Option<Result<UploadOutcome, ApiError>>,
+    ) -> Result<(), StateError> {
+        let Some(result) = result else {
+            // The file changed or broke since it was queued: watch it again.
+            debug!(replay = %id, "file changed before upload; checking it again");
+            let now = Instant::now();
+            self.tracks.entry(path.clone()).or_insert(Track {
+                last_change: now,
+                checks: 0,
+                next_check: None,
+                dirty: false,
+                baseline: false,
+            });
+            self.validated(path, validation)?;
+            return Ok(());
+        };
+        let Validation::Valid {
+            info,
+            bytes,
+            mtime_ns,
+            sha256,
+        } = validation
+        else {
+            unreachable!("an upload only happens for valid bytes");
+        };
+        let uploaded_id = info.id.unwrap_or_else(|| stem(&path));
+        let mut record = self
+            .state
+            .replays
+            .get(&uploaded_id)
+            .cloned()
+            .unwrap_or_else(|| Record {
+                id: uploaded_id.clone(),
+                path: path.clone(),
+                size: 0,
+                mtime_ns: 0,
+                sha256: String::new(),
+                status: Status::Pending,
+                outcome: None,
+                ballchasing_id: None,
+                location: None,
+                attempts: 0,
+                last_error: None,
+                first_seen: state::now_rfc3339(),
+                updated: state::now_rfc3339(),
+            });
+        record.path = path.clone();
+        record.size = bytes.len() as u64;
+        record.mtime_ns = mtime_ns;
+        record.sha256 = sha256;
+        record.attempts += 1;
+        record.updated = state::now_rfc3339();
+        let verdict = core::judge_upload(&result, record.attempts);
+        match verdict {
+            Verdict::Uploaded(outcome) => {
+                record.status = Status::Uploaded;
+                record.outcome = Some(if outcome.is_duplicate() {
+                    Outcome::Duplicate
+                } else {
+                    Outcome::Created
+                });
+                record.ballchasing_id = Some(outcome.id().to_owned());
+                record.location = Some(outcome.location().to_owned());
+                record.last_error = None;
+                info!(replay = %record.id, location = %outcome.location(), duplicate = outcome.is_duplicate(), "uploaded");
+                self.save(record.clone())?;
+                if self.outstanding.remove(&path) {
+                    self.report(
+                        &path,
+                        Some(record.id),
+                        Status::Uploaded,
+                        record.outcome,
+                        record.location,
+                        None,
+                    );
+                }
+            }
+            Verdict::Failed(reason) => {
+                record.status = Status::Failed;
+                record.last_error = Some(reason.clone());
+                warn!(replay = %record.id, %reason, "upload failed for good; `autochase retry` puts it back");
+                self.save(record.clone())?;
+                if self.outstanding.remove(&path) {
+                    self.report(
+                        &path,
+                        Some(record.id),
+                        Status::Failed,
+                        None,
+                        None,
+                        Some(reason),
+                    );
+                }
+            }
+            Verdict::PauseAll { wait, reason } | Verdict::Park { wait, reason } => {
+                record.status = Status::Pending;
+                record.last_error = Some(reason.clone());
+                error!(%reason, retry_in_s = wait.as_secs(), "uploads paused");
+                self.pause = Some((Instant::now() + wait, reason));
+                self.save(record.clone())?;
+                self.requeue(record.id, path, None);
+            }
+            Verdict::Retry { wait, reason } => {
+                record.status = Status::Pending;
+                record.last_error = Some(reason.clone());
+                warn!(replay = %record.id, %reason, retry_in_s = wait.as_secs(), "upload will be retried");
+                self.save(record.clone())?;
+                if self.mode == Mode::OneShot && record.attempts >= 3 {
+                    if self.outstanding.remove(&path) {
+                        self.report(
+                            &path,
+                            Some(record.id),
+                            Status::Pending,
+                            None,
+                            None,
+                            Some(reason),
+                        );
+                    }
+                } else {
+                    self.requeue(record.id, path, Some(Instant::now() + wait));
+                }
+            }
+        }
+        if id != uploaded_id {
+            debug!(queued = %id, uploaded = %uploaded_id, "file now holds a different replay");
+        }
+        Ok(())
+    }
+
+    fn report(
+        &self,
+        path: &Path,
+        id: Option<String>,
+        status: Status,
+        outcome: Option<Outcome>,
+        location: Option<String>,
+        reason: Option<String>,
+    ) {
+        if let Some(tx) = &self.reports {
+            let _ = tx.send(Report {
+                path: path.to_path_buf(),
+                id,
+                status,
+                outcome,
+                location,
+                reason,
+            });
+        }
+    }
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "unnamed".into())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "replay.replay".into())
+}
+
+type UploadResult = (Validation, Option<Result<UploadOutcome, ApiError>>);
+
+async fn flight_done(
+    flight: &mut Option<InFlight>,
+) -> Result<UploadResult, tokio::task::JoinError> {
+    match flight {
+        Some(flight) => (&mut flight.task).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,226 @@
+//! Finding replay files: the notify watcher (events are hints, never proof), the folder
+//! scan, and the scanner task that rescans periodically and re-arms watches on folders that
+//! appear, vanish or come back.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
+use notify::{RecursiveMode, Watcher as _};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+/// A hint that a replay file may have changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileEvent {
+    /// Look at this file.
+    Seen {
+        /// The file.
+        path: PathBuf,
+        /// Found by a folder scan rather than a watcher event.
+        from_scan: bool,
+    },
+    /// A full scan of every folder finished.
+    ScanDone,
+}
+
+/// True for `*.replay` in any case.
+pub fn is_replay(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("replay"))
+}
+
+/// Lists the `*.replay` entries of each folder that exists (not recursive). Entries that are
+/// not files (a folder named `x.replay`) are listed too; validation reports them.
+pub fn scan(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if is_replay(&path) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// Which events say a file may have new content.
+fn is_content_event(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Create(_)
+            | EventKind::Modify(ModifyKind::Data(_))
+            | EventKind::Modify(ModifyKind::Any)
+            | EventKind::Modify(ModifyKind::Other)
+            | EventKind::Modify(ModifyKind::Name(
+                RenameMode::To | RenameMode::Both | RenameMode::Any
+            ))
+            | EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | EventKind::Any
+    )
+}
+
+/// Runs until cancelled: arms watches, scans every folder at start and every `interval`,
+/// and again whenever the watcher reports lost events or a watched folder's parent changes.
+pub async fn scanner(
+    dirs: Vec<PathBuf>,
+    interval: Duration,
+    events: mpsc::Sender<FileEvent>,
+    cancel: CancellationToken,
+) {
+    let rescan = Arc::new(Notify::new());
+    let mut watcher = match make_watcher(events.clone(), rescan.clone(), dirs.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            warn!(error = %e, "file watching unavailable; relying on rescans every {} s", interval.as_secs());
+            None
+        }
+    };
+    let mut armed: HashSet<PathBuf> = HashSet::new();
+    loop {
+        if let Some(w) = watcher.as_mut() {
+            arm(w, &dirs, &mut armed);
+        }
+        let list = dirs.clone();
+        let found = tokio::task::spawn_blocking(move || scan(&list))
+            .await
+            .unwrap_or_default();
+        for path in found {
+            if events
+                .send(FileEvent::Seen {
+                    path,
+                    from_scan: true,
+                })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        if events.send(FileEvent::ScanDone).await.is_err() {
+            return;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+            _ = rescan.notified() => debug!("rescan requested by the watcher"),
+        }
+    }
+}
+
+/// Watches each folder that exists; for one that does not, its nearest existing ancestor,
+/// so that its creation triggers a rescan at once instead of at the next interval.
+fn arm(watcher: &mut notify::RecommendedWatcher, dirs: &[PathBuf], armed: &mut HashSet<PathBuf>) {
+    let mut wanted = HashSet::new();
+    for dir in dirs {
+        if dir.is_dir() {
+            wanted.insert(dir.clone());
+        } else if let Some(ancestor) = dir.ancestors().skip(1).find(|a| a.is_dir()) {
+            wanted.insert(ancestor.to_path_buf());
+        }
+    }
+    for gone in armed.difference(&wanted).cloned().collect::<Vec<_>>() {
+        let _ = watcher.unwatch(&gone);
+        armed.remove(&gone);
+    }
+    // Re-arming every time costs little and recovers watches the OS dropped silently
+    // (a folder deleted and recreated, a Windows watch that errored out).
+    for dir in wanted {
+        let _ = watcher.unwatch(&dir);
+        match watcher.watch(&dir, RecursiveMode::NonRecursive) {
+            Ok(()) => {
+                if armed.insert(dir.clone()) && dirs.contains(&dir) {
+                    info!(folder = %dir.display(), "watching");
+                }
+            }
+            Err(e) => {
+                armed.remove(&dir);
+                warn!(folder = %dir.display(), error = %watch_error_hint(&e), "cannot watch folder; it is still rescanned");
+            }
+        }
+    }
+}
+
+fn watch_error_hint(error: &notify::Error) -> String {
+    let text = error.to_string();
+    if matches!(&error.kind, notify::ErrorKind::MaxFilesWatch)
+        || text.contains("No space left on device")
+    {
+        format!(
+            "{text} (raise fs.inotify.max_user_watches, e.g. `sudo sysctl fs.inotify.max_user_watches=524288`)"
+        )
+    } else {
+        text
+    }
+}
+
+fn make_watcher(
+    events: mpsc::Sender<FileEvent>,
+    rescan: Arc<Notify>,
+    dirs: Vec<PathBuf>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    notify::recommended_watcher(move |result: notify::Result<notify::Event>| match result {
+        Ok(event) => {
+            if event.need_rescan() {
+                rescan.notify_one();
+            }
+            for path in &event.paths {
+                if is_replay(path) {
+                    if is_content_event(&event.kind) {
+                        // A blocking send on notify's own thread: an event is never dropped.
+                        let _ = events.blocking_send(FileEvent::Seen {
+                            path: path.clone(),
+                            from_scan: false,
+                        });
+                    }
+                } else if dirs.iter().any(|d| d.starts_with(path) || d == path) {
+                    // A watched folder (or one on the way to it) appeared or vanished.
+                    rescan.notify_one();
+                }
+            }
+        }
+        Err(e) => {
+            warn!(error = %e, "watcher error; rescanning");
+            rescan.notify_one();
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_names_match_in_any_case() {
+        assert!(is_replay(Path::new("/a/B.replay")));
+        assert!(is_replay(Path::new("/a/B.REPLAY")));
+        assert!(!is_replay(Path::new("/a/B.replay.tmp")));
+        assert!(!is_replay(Path::new("/a/replay")));
+    }
+
+    #[test]
+    fn content_events_are_the_documented_ones() {
+        use notify::event::{CreateKind, DataChange, RemoveKind};
+        assert!(is_content_event(&EventKind::Create(CreateKind::File)));
+        assert!(is_content_event(&EventKind::Modify(ModifyKind::Data(
+            DataChange::Any
+        ))));
+        assert!(is_content_event(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(is_content_event(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::To
+        ))));
+        assert!(!is_content_event(&EventKind::Remove(RemoveKind::File)));
+        assert!(!is_content_event(&EventKind::Access(AccessKind::Open(
+            AccessMode::Read
+        ))));
+    }
+}

@@ -1,0 +1,498 @@
+//! The daemon in-process against real temp folders and a fake ballchasing on loopback.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use autochase::api::Visibility;
+use autochase::config::Config;
+use autochase::daemon::Daemon;
+use autochase::engine::EngineStatus;
+use autochase::state::{Outcome, STATE_FILE, State, Status};
+use support::Reply;
+use support::ballchasing::{FakeBallchasing, TOKEN};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+const LAN: &[u8] = include_bytes!("fixtures/good/soccar-lan.replay");
+const SMALL: &[u8] = include_bytes!("fixtures/good/small-frames.replay");
+const TINY: &[u8] = include_bytes!("fixtures/good/6688.replay");
+const HEAT: &[u8] = include_bytes!("fixtures/good/heatseeker.replay");
+
+struct Setup {
+    _root: tempfile::TempDir,
+    demos: PathBuf,
+    state_dir: PathBuf,
+    fake: FakeBallchasing,
+}
+
+impl Setup {
+    async fn new() -> Setup {
+        let root = tempfile::tempdir().unwrap();
+        let demos = root.path().join("Demos");
+        std::fs::create_dir(&demos).unwrap();
+        let state_dir = root.path().join("state");
+        Setup {
+            demos,
+            state_dir,
+            fake: FakeBallchasing::start().await,
+            _root: root,
+        }
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            path: None,
+            token: Some(TOKEN.into()),
+            replay_dirs: vec![self.demos.clone()],
+            visibility: Visibility::Unlisted,
+            group: None,
+            api_url: self.fake.server.url(),
+            state_dir: self.state_dir.clone(),
+            backfill: false,
+            upload_rate: 10.0,
+            rescan_interval: Duration::from_secs(60),
+            invalid_after: Duration::from_secs(2),
+            max_replay_size: 64 * 1024 * 1024,
+        }
+    }
+
+    fn start(&self) -> Running {
+        self.start_with(self.config())
+    }
+
+    fn start_with(&self, config: Config) -> Running {
+        let daemon = Daemon::new(config).unwrap();
+        let status = daemon.status();
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(daemon.run(cancel.clone()));
+        Running {
+            status,
+            cancel,
+            task,
+        }
+    }
+
+    fn state(&self) -> State {
+        State::read(&self.state_dir.join(STATE_FILE))
+            .unwrap()
+            .unwrap()
+            .0
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.demos.join(name)
+    }
+}
+
+struct Running {
+    status: watch::Receiver<EngineStatus>,
+    cancel: CancellationToken,
+    task: JoinHandle<Result<(), autochase::daemon::DaemonError>>,
+}
+
+impl Running {
+    /// Waits (bounded) until the first scan is done and nothing is left to do.
+    async fn settled(&mut self) {
+        let wait = self.status.wait_for(|s| s.initial_scan_done && s.settled);
+        tokio::time::timeout(Duration::from_secs(20), wait)
+            .await
+            .expect("daemon did not settle within 20 s")
+            .unwrap();
+    }
+
+    async fn stop(self) {
+        self.cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("daemon did not stop")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// Polls a condition on the state file (bounded); the daemon writes it as it goes.
+async fn until(setup: &Setup, what: &str, cond: impl Fn(&State) -> bool) -> State {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some((state, _))) = State::read(&setup.state_dir.join(STATE_FILE))
+            && cond(&state)
+        {
+            return state;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn uploaded(state: &State) -> Vec<&autochase::state::Record> {
+    state
+        .replays
+        .values()
+        .filter(|r| r.status == Status::Uploaded)
+        .collect()
+}
+
+async fn write_in_chunks(path: &Path, bytes: &[u8], chunk: usize, pause: Duration) {
+    let mut file = tokio::fs::File::create(path).await.unwrap();
+    for piece in bytes.chunks(chunk) {
+        file.write_all(piece).await.unwrap();
+        file.flush().await.unwrap();
+        tokio::time::sleep(pause).await;
+    }
+    file.sync_all().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_replay_written_in_chunks_is_uploaded_once_and_complete() {
+    let setup = Setup::new().await;
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    // 1 MB in 64 KiB chunks, 60 ms apart: about a second of writing, with events all along.
+    write_in_chunks(
+        &setup.path("LAN.replay"),
+        LAN,
+        64 * 1024,
+        Duration::from_millis(60),
+    )
+    .await;
+    let state = until(&setup, "uploaded", |s| uploaded(s).len() == 1).await;
+    daemon.settled().await;
+    daemon.stop().await;
+    assert_eq!(
+        setup.fake.upload_requests(),
+        1,
+        "exactly one upload, never a partial one"
+    );
+    let books = setup.fake.books.lock().unwrap();
+    assert!(books.created[0] == LAN, "the server got the complete file");
+    let record = uploaded(&state)[0];
+    assert_eq!(record.outcome, Some(Outcome::Created));
+    assert_eq!(
+        record.location.as_deref(),
+        Some("https://ballchasing.com/replay/bc-1")
+    );
+    assert_eq!(record.size, LAN.len() as u64);
+}
+
+#[tokio::test]
+async fn a_replay_renamed_into_place_is_uploaded() {
+    let setup = Setup::new().await;
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    let tmp = setup.demos.join("partial.tmp");
+    std::fs::write(&tmp, SMALL).unwrap();
+    std::fs::rename(&tmp, setup.path("SMALL.replay")).unwrap();
+    until(&setup, "uploaded", |s| uploaded(s).len() == 1).await;
+    daemon.stop().await;
+    assert_eq!(setup.fake.created(), 1);
+    assert_eq!(setup.fake.books.lock().unwrap().created[0], SMALL);
+}
+
+/// The same replay (same header Id) with one byte of network data changed and its body CRC
+/// fixed: what an in-game rename looks like on disk.
+fn rewritten(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let header_size = i32::from_le_bytes(out[0..4].try_into().unwrap()) as usize;
+    let body_start = 16 + header_size;
+    let middle = body_start + (out.len() - body_start) / 2;
+    out[middle] ^= 0x55;
+    let crc = boxcars::crc::calc_crc(&out[body_start..]);
+    out[body_start - 4..body_start].copy_from_slice(&crc.to_le_bytes());
+    out
+}
+
+#[tokio::test]
+async fn an_in_game_rename_is_not_uploaded_again() {
+    let setup = Setup::new().await;
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    let path = setup.path("LAN.replay");
+    std::fs::write(&path, LAN).unwrap();
+    until(&setup, "first upload", |s| uploaded(s).len() == 1).await;
+    let first_sha = setup
+        .state()
+        .replays
+        .values()
+        .next()
+        .unwrap()
+        .sha256
+        .clone();
+    let renamed = rewritten(LAN);
+    assert!(autochase::replay::validate(&renamed).is_ok());
+    std::fs::write(&path, &renamed).unwrap();
+    let state = until(&setup, "new bytes recorded", |s| {
+        s.replays.values().any(|r| r.sha256 != first_sha)
+    })
+    .await;
+    daemon.settled().await;
+    daemon.stop().await;
+    assert_eq!(state.replays.len(), 1, "one replay, keyed by its Id");
+    assert_eq!(
+        setup.fake.upload_requests(),
+        1,
+        "the rewrite was not uploaded"
+    );
+}
+
+#[tokio::test]
+async fn a_409_is_recorded_as_a_duplicate_with_the_existing_id() {
+    let setup = Setup::new().await;
+    setup
+        .fake
+        .books
+        .lock()
+        .unwrap()
+        .by_key
+        .insert(support::ballchasing::replay_key(TINY), "theirs-1".into());
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    std::fs::write(setup.path("TINY.replay"), TINY).unwrap();
+    let state = until(&setup, "duplicate", |s| uploaded(s).len() == 1).await;
+    daemon.stop().await;
+    let record = uploaded(&state)[0];
+    assert_eq!(record.outcome, Some(Outcome::Duplicate));
+    assert_eq!(record.ballchasing_id.as_deref(), Some("theirs-1"));
+    assert_eq!(setup.fake.created(), 0);
+}
+
+#[tokio::test]
+async fn a_restart_does_not_upload_again() {
+    let setup = Setup::new().await;
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    std::fs::write(setup.path("SMALL.replay"), SMALL).unwrap();
+    std::fs::write(setup.path("HEAT.replay"), HEAT).unwrap();
+    until(&setup, "both uploaded", |s| uploaded(s).len() == 2).await;
+    daemon.stop().await;
+
+    let mut again = setup.start();
+    again.settled().await;
+    again.stop().await;
+    assert_eq!(setup.fake.upload_requests(), 2);
+    assert_eq!(uploaded(&setup.state()).len(), 2);
+}
+
+#[tokio::test]
+async fn an_upload_killed_mid_flight_is_redone_after_restart_and_recorded_once() {
+    let setup = Setup::new().await;
+    setup.fake.books.lock().unwrap().delay = Duration::from_secs(3);
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    std::fs::write(setup.path("SMALL.replay"), SMALL).unwrap();
+    // Wait until the server holds the upload (it stores it, then answers slowly) and kill
+    // the daemon without any shutdown: the answer never arrives.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while setup.fake.created() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "upload never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    daemon.task.abort();
+    let _ = daemon.task.await;
+    let state = setup.state();
+    assert!(
+        state.replays.values().all(|r| r.status == Status::Pending),
+        "{state:?}"
+    );
+
+    setup.fake.books.lock().unwrap().delay = Duration::ZERO;
+    let mut again = setup.start();
+    let state = until(&setup, "recorded", |s| uploaded(s).len() == 1).await;
+    again.settled().await;
+    again.stop().await;
+    assert_eq!(state.replays.len(), 1);
+    assert_eq!(
+        uploaded(&state)[0].outcome,
+        Some(Outcome::Duplicate),
+        "the redo got 409"
+    );
+    assert_eq!(setup.fake.created(), 1, "created once on the server");
+}
+
+#[tokio::test]
+async fn a_first_start_skips_old_replays_unless_backfill() {
+    let setup = Setup::new().await;
+    std::fs::write(setup.path("OLD1.replay"), SMALL).unwrap();
+    std::fs::write(setup.path("OLD2.replay"), TINY).unwrap();
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    let state = setup.state();
+    assert_eq!(
+        state
+            .replays
+            .values()
+            .filter(|r| r.status == Status::Skipped)
+            .count(),
+        2
+    );
+    assert!(state.replays.values().all(|r| {
+        r.last_error
+            .as_deref()
+            .unwrap()
+            .contains("present before first start")
+    }));
+    std::fs::write(setup.path("NEW.replay"), HEAT).unwrap();
+    until(&setup, "new one uploaded", |s| uploaded(s).len() == 1).await;
+    daemon.stop().await;
+    assert_eq!(setup.fake.created(), 1);
+
+    let backfill = Setup::new().await;
+    std::fs::write(backfill.path("OLD1.replay"), SMALL).unwrap();
+    let mut config = backfill.config();
+    config.backfill = true;
+    let mut daemon = backfill.start_with(config);
+    until(&backfill, "backfilled", |s| uploaded(s).len() == 1).await;
+    daemon.settled().await;
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_the_upload_in_flight() {
+    let setup = Setup::new().await;
+    setup.fake.books.lock().unwrap().delay = Duration::from_secs(1);
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    std::fs::write(setup.path("SMALL.replay"), SMALL).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while setup.fake.upload_requests() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "upload never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    daemon.stop().await;
+    let state = setup.state();
+    assert_eq!(
+        uploaded(&state).len(),
+        1,
+        "the upload in flight was finished and recorded"
+    );
+}
+
+#[tokio::test]
+async fn broken_files_end_failed_with_a_reason_and_are_never_sent() {
+    let setup = Setup::new().await;
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    for entry in std::fs::read_dir("tests/fixtures/bad").unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), setup.demos.join(entry.file_name())).unwrap();
+    }
+    std::fs::write(setup.path("HALF.replay"), &LAN[..LAN.len() / 2]).unwrap();
+    let mut zero_tail = LAN.to_vec();
+    let n = zero_tail.len();
+    zero_tail[n - n / 10..].fill(0);
+    std::fs::write(setup.path("ZERO.replay"), &zero_tail).unwrap();
+    std::fs::write(setup.path("GOOD.replay"), TINY).unwrap();
+    let state = until(&setup, "six failed", |s| s.invalid.len() == 6).await;
+    daemon.settled().await;
+    daemon.stop().await;
+    assert_eq!(
+        setup.fake.upload_requests(),
+        1,
+        "only the good one was sent"
+    );
+    assert_eq!(setup.fake.books.lock().unwrap().created[0], TINY);
+    let reason = |name: &str| state.invalid[&setup.path(name)].reason.clone();
+    assert_eq!(reason("ZERO.replay"), "corrupt replay: body crc mismatch");
+    assert!(
+        reason("HALF.replay").starts_with("corrupt replay: truncated"),
+        "{}",
+        reason("HALF.replay")
+    );
+    assert!(reason("text.replay").starts_with("corrupt replay:"));
+}
+
+#[tokio::test]
+async fn uploads_wait_without_a_token_and_a_refused_token_pauses() {
+    let setup = Setup::new().await;
+    let mut config = setup.config();
+    config.token = None;
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    std::fs::write(setup.path("SMALL.replay"), SMALL).unwrap();
+    until(&setup, "queued", |s| {
+        s.replays.values().any(|r| r.status == Status::Pending)
+    })
+    .await;
+    daemon.settled().await;
+    daemon.stop().await;
+    assert_eq!(setup.fake.upload_requests(), 0);
+
+    let mut config = setup.config();
+    config.token = Some("wrong-token".into());
+    let mut daemon = setup.start_with(config);
+    let paused = tokio::time::timeout(
+        Duration::from_secs(10),
+        daemon.status.wait_for(|s| s.paused.is_some()),
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .clone();
+    assert!(paused.paused.unwrap().contains("refused the API token"));
+    daemon.stop().await;
+    assert_eq!(
+        setup.fake.upload_requests(),
+        1,
+        "one try, then a pause of a minute"
+    );
+    assert_eq!(
+        setup.state().replays.values().next().unwrap().status,
+        Status::Pending
+    );
+}
+
+#[tokio::test]
+async fn server_trouble_is_retried_until_it_works() {
+    let setup = Setup::new().await;
+    {
+        let mut books = setup.fake.books.lock().unwrap();
+        books
+            .script
+            .push_back(Reply::html(502, "<h1>502 Bad Gateway</h1>"));
+        books
+            .script
+            .push_back(Reply::html(502, "<h1>502 Bad Gateway</h1>"));
+        books
+            .script
+            .push_back(Reply::html(502, "<h1>502 Bad Gateway</h1>"));
+        books.script.push_back(Reply::Reset);
+    }
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    std::fs::write(setup.path("TINY.replay"), TINY).unwrap();
+    // Three 502s exhaust the client's own retries; the engine retries after 5 s, and the
+    // file's later events do not cut that wait short.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(setup.path("TINY.replay"))
+        .unwrap();
+    let state = until(&setup, "uploaded after trouble", |s| uploaded(s).len() == 1).await;
+    daemon.stop().await;
+    assert_eq!(uploaded(&state)[0].attempts, 2);
+    assert_eq!(setup.fake.created(), 1);
+    let uploads: Vec<_> = setup
+        .fake
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v2/upload")
+        .collect();
+    assert_eq!(uploads.len(), 5, "3 × 502, then reset, then created");
+    let gap = uploads[3].at - uploads[2].at;
+    assert!(
+        gap >= Duration::from_millis(4900),
+        "engine backoff was cut short: {gap:?}"
+    );
+}
