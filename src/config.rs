@@ -371,6 +371,28 @@ mod tests {
     }
 
     #[test]
+    fn the_example_documents_only_real_keys() {
+        let example = include_str!("../config.example.toml");
+        assert!(
+            parse(example).is_ok(),
+            "the example as shipped (all commented) loads"
+        );
+        // Uncomment every `# key = value` line: the result must still load.
+        let uncommented: String = example
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| {
+                l.split_once(" = ")
+                    .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            })
+            .map(|l| format!("{l}\n"))
+            .filter(|l| !l.starts_with("token_file"))
+            .collect();
+        assert_eq!(uncommented.lines().count(), 11, "{uncommented}");
+        parse(&uncommented).unwrap();
+    }
+
+    #[test]
     fn the_environment_token_wins_and_token_file_is_read() {
         let config =
             Config::from_toml(None, "token = \"file\"\n", Some("env-token".into())).unwrap();
