@@ -173,3 +173,53 @@ async fn check_reports_the_account_or_the_refused_token() {
         "the token is never printed: {err}"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn run_holds_the_lock_and_stops_cleanly_on_sigterm() {
+    let fake = FakeBallchasing::start().await;
+    let env = Env::new();
+    let config = env.write_config(&fake.server.url(), TOKEN);
+    let daemon = std::process::Command::new(env!("CARGO_BIN_EXE_autochase"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env_remove("BALLCHASING_TOKEN")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the state file exists the daemon holds the lock.
+    let state = env.root.path().join("state/state.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !state.exists() {
+        assert!(std::time::Instant::now() < deadline, "daemon never started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let second = autochase(&config, &["run"]).await;
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        text(&second.stderr).contains("already running"),
+        "{}",
+        text(&second.stderr)
+    );
+    let status = text(&autochase(&config, &["status"]).await.stdout);
+    assert!(status.starts_with("daemon running"), "{status}");
+
+    std::fs::write(env.demos().join("TINY.replay"), TINY).unwrap();
+    while fake.created() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no upload");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let pid = daemon.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || daemon.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log = text(&out.stderr);
+    assert!(log.contains("uploaded") && log.contains("stopped"), "{log}");
+    assert!(!log.contains(TOKEN), "the token never reaches the log");
+}

@@ -496,3 +496,57 @@ async fn server_trouble_is_retried_until_it_works() {
         "engine backoff was cut short: {gap:?}"
     );
 }
+
+#[tokio::test]
+async fn a_folder_that_appears_later_is_watched() {
+    let setup = Setup::new().await;
+    let later = setup.demos.parent().unwrap().join("Later/TAGame/Demos");
+    let mut config = setup.config();
+    config.replay_dirs = vec![later.clone()];
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    // The game creates its folders on first launch; the rescan interval is a minute, so an
+    // upload within the test's bounds proves the creation itself was noticed.
+    std::fs::create_dir_all(&later).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        std::fs::write(later.join("TINY.replay"), TINY).unwrap();
+        if tokio::time::timeout(Duration::from_millis(500), async {
+            while setup.fake.created() == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .is_ok()
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new folder was never watched"
+        );
+    }
+    // And when it vanishes and comes back, it is watched again.
+    std::fs::remove_dir_all(later.parent().unwrap()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    std::fs::create_dir_all(&later).unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        std::fs::write(later.join("SMALL.replay"), SMALL).unwrap();
+        if tokio::time::timeout(Duration::from_millis(500), async {
+            while setup.fake.created() < 2 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .is_ok()
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the recreated folder was not watched again"
+        );
+    }
+    daemon.stop().await;
+}
