@@ -594,21 +594,9 @@ impl Engine {
     ) -> Result<(), StateError> {
         let now = state::now_rfc3339();
         let existing = self.state.replays.get(&id).cloned();
-        let mut record = existing.clone().unwrap_or_else(|| Record {
-            id: id.clone(),
-            path: path.clone(),
-            size,
-            mtime_ns,
-            sha256: sha256.clone(),
-            status: Status::Pending,
-            outcome: None,
-            ballchasing_id: None,
-            location: None,
-            attempts: 0,
-            last_error: None,
-            first_seen: now.clone(),
-            updated: now.clone(),
-        });
+        let mut record = existing
+            .clone()
+            .unwrap_or_else(|| Record::pending(id.clone(), path.clone()));
         let changed = record.path != path
             || record.size != size
             || record.mtime_ns != mtime_ns
@@ -794,21 +782,7 @@ impl Engine {
             .replays
             .get(&uploaded_id)
             .cloned()
-            .unwrap_or_else(|| Record {
-                id: uploaded_id.clone(),
-                path: path.clone(),
-                size: 0,
-                mtime_ns: 0,
-                sha256: String::new(),
-                status: Status::Pending,
-                outcome: None,
-                ballchasing_id: None,
-                location: None,
-                attempts: 0,
-                last_error: None,
-                first_seen: state::now_rfc3339(),
-                updated: state::now_rfc3339(),
-            });
+            .unwrap_or_else(|| Record::pending(uploaded_id.clone(), path.clone()));
         record.path = path.clone();
         record.size = bytes.len() as u64;
         record.mtime_ns = mtime_ns;

@@ -79,6 +79,28 @@ pub struct Record {
     pub updated: String,
 }
 
+impl Record {
+    /// A new pending record for the replay `id` found at `path`.
+    pub fn pending(id: String, path: PathBuf) -> Record {
+        let now = now_rfc3339();
+        Record {
+            id,
+            path,
+            size: 0,
+            mtime_ns: 0,
+            sha256: String::new(),
+            status: Status::Pending,
+            outcome: None,
+            ballchasing_id: None,
+            location: None,
+            attempts: 0,
+            last_error: None,
+            first_seen: now.clone(),
+            updated: now,
+        }
+    }
+}
+
 /// A file that never became a valid replay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvalidFile {

@@ -131,6 +131,18 @@ async fn until(setup: &Setup, what: &str, cond: impl Fn(&State) -> bool) -> Stat
     }
 }
 
+/// Polls the fake server (bounded) until `cond` holds.
+async fn until_server(cond: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the upload never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 fn uploaded(state: &State) -> Vec<&autochase::state::Record> {
     state
         .replays
@@ -288,14 +300,7 @@ async fn an_upload_killed_mid_flight_is_redone_after_restart_and_recorded_once()
     std::fs::write(setup.path("SMALL.replay"), SMALL).unwrap();
     // Wait until the server holds the upload (it stores it, then answers slowly) and kill
     // the daemon without any shutdown: the answer never arrives.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while setup.fake.created() == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "upload never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_server(|| setup.fake.created() > 0).await;
     daemon.task.abort();
     let _ = daemon.task.await;
     let state = setup.state();
@@ -362,14 +367,7 @@ async fn graceful_shutdown_finishes_the_upload_in_flight() {
     let mut daemon = setup.start();
     daemon.settled().await;
     std::fs::write(setup.path("SMALL.replay"), SMALL).unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while setup.fake.upload_requests() == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "upload never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until_server(|| setup.fake.upload_requests() > 0).await;
     daemon.stop().await;
     let state = setup.state();
     assert_eq!(
