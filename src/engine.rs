@@ -192,6 +192,8 @@ pub struct Engine {
     /// One-shot: files still waiting for their final word.
     outstanding: HashSet<PathBuf>,
     status: tokio::sync::watch::Sender<EngineStatus>,
+    /// Path → replay Id, so a rescan of thousands of files needs no scan of the records.
+    by_path: HashMap<PathBuf, String>,
 }
 
 impl Engine {
@@ -213,7 +215,6 @@ impl Engine {
             mode,
             client,
             journal,
-            state: loaded.state,
             first_start: loaded.first_start,
             initial_scan_done: mode == Mode::OneShot,
             tracks: HashMap::new(),
@@ -226,6 +227,8 @@ impl Engine {
             reports: None,
             outstanding: HashSet::new(),
             status: tokio::sync::watch::Sender::new(EngineStatus::default()),
+            by_path: loaded.state.by_path(),
+            state: loaded.state,
         })
     }
 
@@ -353,11 +356,7 @@ impl Engine {
     }
 
     fn id_for_path(&self, path: &Path) -> Option<String> {
-        self.state
-            .replays
-            .values()
-            .find(|r| r.path == path)
-            .map(|r| r.id.clone())
+        self.by_path.get(path).cloned()
     }
 
     fn next_wake(&self) -> Option<Instant> {
@@ -443,7 +442,11 @@ impl Engine {
         if let Some(bad) = self.state.invalid.get(path) {
             return bad.size == size && bad.mtime_ns == mtime;
         }
-        self.state.replays.values().any(|r| {
+        let record = self
+            .by_path
+            .get(path)
+            .and_then(|id| self.state.replays.get(id));
+        record.is_some_and(|r| {
             r.path == path
                 && r.size == size
                 && r.mtime_ns == mtime
@@ -655,6 +658,7 @@ impl Engine {
 
     fn save(&mut self, record: Record) -> Result<(), StateError> {
         self.journal.record(&record)?;
+        self.by_path.insert(record.path.clone(), record.id.clone());
         self.state.replays.insert(record.id.clone(), record);
         self.journal.maybe_compact(&self.state)
     }
