@@ -99,8 +99,13 @@ pub async fn lock_waiting(state_dir: &Path, on_wait: impl FnOnce()) -> Result<Lo
 }
 
 /// True when a daemon holds the state folder's lock right now.
+/// Read-only: creates nothing and writes no pid, so `status` never disturbs a daemon that is
+/// starting (it only holds the lock for the instant of the test).
 pub fn is_running(state_dir: &Path) -> bool {
-    matches!(try_lock(state_dir), Err(DaemonError::AlreadyRunning(_)))
+    match File::open(state_dir.join(LOCK_FILE)) {
+        Ok(file) => matches!(file.try_lock(), Err(TryLockError::WouldBlock)),
+        Err(_) => false,
+    }
 }
 
 /// The API client the config describes, or `None` without a token.

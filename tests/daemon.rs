@@ -143,6 +143,27 @@ async fn until_server(cond: impl Fn() -> bool) {
     }
 }
 
+/// Writes `bytes` to `path` every half second (an event the watcher may have missed is
+/// produced again, never a rescan) until the server has created `n` replays (bounded).
+async fn write_until_created(setup: &Setup, path: &Path, bytes: &[u8], n: usize, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        std::fs::write(path, bytes).unwrap();
+        let created = async {
+            while setup.fake.created() < n {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_millis(500), created)
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+    }
+}
+
 fn uploaded(state: &State) -> Vec<&autochase::state::Record> {
     state
         .replays
@@ -506,45 +527,25 @@ async fn a_folder_that_appears_later_is_watched() {
     // The game creates its folders on first launch; the rescan interval is a minute, so an
     // upload within the test's bounds proves the creation itself was noticed.
     std::fs::create_dir_all(&later).unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        std::fs::write(later.join("TINY.replay"), TINY).unwrap();
-        if tokio::time::timeout(Duration::from_millis(500), async {
-            while setup.fake.created() == 0 {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .is_ok()
-        {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the new folder was never watched"
-        );
-    }
+    write_until_created(
+        &setup,
+        &later.join("TINY.replay"),
+        TINY,
+        1,
+        "the new folder was never watched",
+    )
+    .await;
     // And when it vanishes and comes back, it is watched again.
     std::fs::remove_dir_all(later.parent().unwrap()).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     std::fs::create_dir_all(&later).unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        std::fs::write(later.join("SMALL.replay"), SMALL).unwrap();
-        if tokio::time::timeout(Duration::from_millis(500), async {
-            while setup.fake.created() < 2 {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        })
-        .await
-        .is_ok()
-        {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the recreated folder was not watched again"
-        );
-    }
+    write_until_created(
+        &setup,
+        &later.join("SMALL.replay"),
+        SMALL,
+        2,
+        "the recreated folder was not watched again",
+    )
+    .await;
     daemon.stop().await;
 }
