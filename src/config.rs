@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::api::{Token, Visibility};
+use crate::core::Pauses;
 
 /// Environment variable that names the config file.
 pub const CONFIG_ENV: &str = "AUTOCHASE_CONFIG";
@@ -41,6 +42,15 @@ pub struct Config {
     pub invalid_after: Duration,
     /// Files larger than this are refused without being read whole.
     pub max_replay_size: u64,
+    /// How long one request may take, upload included, before it is abandoned and retried.
+    pub request_timeout: Duration,
+    /// How long uploads stop after a refused token or an exhausted quota. Not a file key: the
+    /// defaults follow ballchasing's rules; tests shorten them.
+    pub pauses: Pauses,
+    /// The file the token was read from, when it came from a file.
+    pub token_source: Option<PathBuf>,
+    /// Problems worth telling the user that do not stop autochase.
+    pub warnings: Vec<String>,
 }
 
 /// A config problem, with the key and line when there is one.
@@ -104,6 +114,7 @@ struct RawConfig {
     rescan_interval: Option<Spanned<u64>>,
     invalid_after: Option<Spanned<u64>>,
     max_replay_size_mb: Option<Spanned<u64>>,
+    request_timeout: Option<Spanned<u64>>,
 }
 
 /// The platform's default config file (`~/.config/autochase/config.toml` on Linux).
@@ -243,6 +254,7 @@ impl Config {
         };
         let rescan_interval = seconds("rescan_interval", &raw.rescan_interval, 60, 1)?;
         let invalid_after = seconds("invalid_after", &raw.invalid_after, 60, 1)?;
+        let request_timeout = seconds("request_timeout", &raw.request_timeout, 120, 5)?;
         let max_replay_size = match &raw.max_replay_size_mb {
             None => 64 * 1024 * 1024,
             Some(mb) if *mb.get_ref() >= 1 => mb.get_ref() * 1024 * 1024,
@@ -268,9 +280,11 @@ impl Config {
             }
         };
 
+        let mut token_source = None;
         let token = if let Some(env) = env_token.filter(|t| !t.trim().is_empty()) {
             Some(Token::new(env))
         } else if let Some(t) = &raw.token {
+            token_source = path.clone();
             Some(Token::new(t.get_ref().clone())).filter(|t| !t.is_empty())
         } else if let Some(file) = &raw.token_file {
             let file = base.join(file);
@@ -278,10 +292,16 @@ impl Config {
                 path: file.clone(),
                 source,
             })?;
+            token_source = Some(file);
             Some(Token::new(text)).filter(|t| !t.is_empty())
         } else {
             None
         };
+        let warnings = token_source
+            .as_deref()
+            .and_then(exposed_token_warning)
+            .into_iter()
+            .collect();
 
         let replay_dirs = match raw.replay_dirs {
             Some(dirs) => dirs.into_iter().map(|d| base.join(d)).collect(),
@@ -304,8 +324,32 @@ impl Config {
             rescan_interval,
             invalid_after,
             max_replay_size,
+            request_timeout,
+            pauses: Pauses::default(),
+            token_source,
+            warnings,
         })
     }
+}
+
+/// A warning when the file holding the token can be read by other users (unix modes).
+#[cfg(unix)]
+pub fn exposed_token_warning(file: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(file).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{} holds your ballchasing token and other users can read it (mode {mode:o}); run `chmod 600 {}`",
+            file.display(),
+            file.display()
+        )
+    })
+}
+
+/// Windows keeps files in the profile private to the user; nothing to check.
+#[cfg(not(unix))]
+pub fn exposed_token_warning(_file: &Path) -> Option<String> {
+    None
 }
 
 #[cfg(test)]
@@ -386,10 +430,65 @@ mod tests {
                     .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
             })
             .map(|l| format!("{l}\n"))
-            .filter(|l| !l.starts_with("token_file"))
             .collect();
-        assert_eq!(uncommented.lines().count(), 11, "{uncommented}");
-        parse(&uncommented).unwrap();
+        let mut documented: Vec<&str> = uncommented
+            .lines()
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k))
+            .collect();
+        documented.sort();
+        // Every key the parser knows, as its unknown-key error lists them.
+        let Err(ConfigError::Parse { message, .. }) = parse("no_such_key = 1") else {
+            panic!("an unknown key is refused");
+        };
+        let mut known: Vec<&str> = message
+            .split('`')
+            .skip(3) // the message names the unknown key first
+            .step_by(2)
+            .collect();
+        known.sort();
+        assert_eq!(
+            documented, known,
+            "the example documents exactly the real keys"
+        );
+        let without_token_file: String = uncommented
+            .lines()
+            .filter(|l| !l.starts_with("token_file"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        parse(&without_token_file).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_token_file_others_can_read_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, "token = \"secret-token-value\"\n").unwrap();
+        let mode = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        mode(&config, 0o644);
+        let loaded = Config::load(Some(&config), None).unwrap();
+        assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+        assert!(loaded.warnings[0].contains("chmod 600"));
+        assert!(!loaded.warnings[0].contains("secret-token-value"));
+        mode(&config, 0o600);
+        assert!(
+            Config::load(Some(&config), None)
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
+        // The token in its own file: that file is the one that matters.
+        std::fs::write(&config, "token_file = \"tok\"\n").unwrap();
+        std::fs::write(dir.path().join("tok"), "secret-token-value").unwrap();
+        mode(&dir.path().join("tok"), 0o640);
+        let loaded = Config::load(Some(&config), None).unwrap();
+        assert!(loaded.warnings[0].contains("tok"), "{:?}", loaded.warnings);
+        // From the environment: no file holds it.
+        let loaded = Config::load(Some(&config), Some("env".into())).unwrap();
+        assert!(loaded.warnings.is_empty());
     }
 
     #[test]

@@ -16,6 +16,33 @@ pub const RETRY_MAX: Duration = Duration::from_secs(300);
 pub const AUTH_PAUSE: Duration = Duration::from_secs(60);
 /// Pause after a quota 429 without `Retry-After`.
 pub const QUOTA_PAUSE: Duration = Duration::from_secs(30 * 60);
+/// Shortest quota park, whatever `Retry-After` says: at most one probe a minute.
+pub const QUOTA_PAUSE_MIN: Duration = Duration::from_secs(60);
+/// Plain 429s (no quota text, no `Retry-After`) in a row, each after the client's own
+/// retries, before the uploader takes them for an exhausted quota. ballchasing documents no
+/// per-second limit on uploads, and its quota answer's text is not documented.
+pub const QUOTA_AFTER_429S: u32 = 2;
+
+/// How long uploads stop after a refused token or an exhausted quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pauses {
+    /// After 401/403.
+    pub token_refused: Duration,
+    /// After a quota 429 without `Retry-After`.
+    pub quota: Duration,
+    /// Floor for a quota park.
+    pub quota_min: Duration,
+}
+
+impl Default for Pauses {
+    fn default() -> Pauses {
+        Pauses {
+            token_refused: AUTH_PAUSE,
+            quota: QUOTA_PAUSE,
+            quota_min: QUOTA_PAUSE_MIN,
+        }
+    }
+}
 
 /// What to do with a file after a validation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,8 +107,14 @@ pub enum Verdict {
     },
 }
 
-/// Judges one upload answer; `attempts` counts this replay's tries including this one.
-pub fn judge_upload(result: &Result<UploadOutcome, Error>, attempts: u32) -> Verdict {
+/// Judges one upload answer. `attempts` counts this replay's tries including this one;
+/// `plain_429s` counts the uploader's plain 429 answers in a row including this one.
+pub fn judge_upload(
+    result: &Result<UploadOutcome, Error>,
+    attempts: u32,
+    plain_429s: u32,
+    pauses: &Pauses,
+) -> Verdict {
     let error = match result {
         Ok(outcome) => return Verdict::Uploaded(outcome.clone()),
         Err(error) => error,
@@ -92,14 +125,18 @@ pub fn judge_upload(result: &Result<UploadOutcome, Error>, attempts: u32) -> Ver
             Verdict::Failed(format!("rejected by ballchasing: {message}"))
         }
         Error::Unauthorized { .. } | Error::Forbidden { .. } => Verdict::PauseAll {
-            wait: AUTH_PAUSE,
+            wait: pauses.token_refused,
             reason,
         },
         Error::QuotaExceeded { retry_after, .. } => Verdict::Park {
-            wait: retry_after
-                .unwrap_or(QUOTA_PAUSE)
-                .max(Duration::from_secs(60)),
+            wait: retry_after.unwrap_or(pauses.quota).max(pauses.quota_min),
             reason,
+        },
+        Error::RateLimited {
+            retry_after: None, ..
+        } if plain_429s >= QUOTA_AFTER_429S => Verdict::Park {
+            wait: pauses.quota,
+            reason: format!("{reason} (repeatedly: taken for an exhausted upload quota)"),
         },
         Error::RateLimited { retry_after, .. } => Verdict::Retry {
             wait: retry_after.unwrap_or_else(|| backoff(attempts)),
@@ -174,6 +211,34 @@ mod tests {
         );
     }
 
+    fn judge(result: &Result<UploadOutcome, Error>, attempts: u32) -> Verdict {
+        judge_upload(result, attempts, 0, &Pauses::default())
+    }
+
+    #[test]
+    fn repeated_plain_429s_park_like_a_quota() {
+        let plain = Err(Error::RateLimited {
+            operation: Operation::Upload,
+            retry_after: None,
+        });
+        let pauses = Pauses::default();
+        assert!(matches!(
+            judge_upload(&plain, 1, 1, &pauses),
+            Verdict::Retry { .. }
+        ));
+        assert!(
+            matches!(judge_upload(&plain, 2, QUOTA_AFTER_429S, &pauses), Verdict::Park { wait, ref reason } if wait == QUOTA_PAUSE && reason.contains("quota"))
+        );
+        let told = Err(Error::RateLimited {
+            operation: Operation::Upload,
+            retry_after: Some(Duration::from_secs(2)),
+        });
+        assert!(
+            matches!(judge_upload(&told, 9, 9, &pauses), Verdict::Retry { wait, .. } if wait == Duration::from_secs(2)),
+            "a 429 that says when to come back is a rate limit, not a quota"
+        );
+    }
+
     #[test]
     fn upload_answers_map_to_verdicts() {
         let op = Operation::Upload;
@@ -185,17 +250,14 @@ mod tests {
             id: "i".into(),
             location: "l".into(),
         };
-        assert_eq!(
-            judge_upload(&Ok(created.clone()), 1),
-            Verdict::Uploaded(created)
-        );
-        assert_eq!(judge_upload(&Ok(dup.clone()), 1), Verdict::Uploaded(dup));
+        assert_eq!(judge(&Ok(created.clone()), 1), Verdict::Uploaded(created));
+        assert_eq!(judge(&Ok(dup.clone()), 1), Verdict::Uploaded(dup));
         let bad = Error::BadRequest {
             operation: op,
             message: "\"file\" not a .replay file".into(),
         };
         assert_eq!(
-            judge_upload(&Err(bad), 1),
+            judge(&Err(bad), 1),
             Verdict::Failed("rejected by ballchasing: \"file\" not a .replay file".into())
         );
         let auth = Error::Unauthorized {
@@ -203,23 +265,21 @@ mod tests {
             message: "missing API key".into(),
         };
         assert!(
-            matches!(judge_upload(&Err(auth), 1), Verdict::PauseAll { wait, .. } if wait == AUTH_PAUSE)
+            matches!(judge(&Err(auth), 1), Verdict::PauseAll { wait, .. } if wait == AUTH_PAUSE)
         );
         let quota = Error::QuotaExceeded {
             operation: op,
             message: "quota".into(),
             retry_after: None,
         };
-        assert!(
-            matches!(judge_upload(&Err(quota), 1), Verdict::Park { wait, .. } if wait == QUOTA_PAUSE)
-        );
+        assert!(matches!(judge(&Err(quota), 1), Verdict::Park { wait, .. } if wait == QUOTA_PAUSE));
         let quota_soon = Error::QuotaExceeded {
             operation: op,
             message: "quota".into(),
             retry_after: Some(Duration::from_secs(5)),
         };
         assert!(
-            matches!(judge_upload(&Err(quota_soon), 1), Verdict::Park { wait, .. } if wait == MIN),
+            matches!(judge(&Err(quota_soon), 1), Verdict::Park { wait, .. } if wait == MIN),
             "at most one probe a minute"
         );
         let limited = Error::RateLimited {
@@ -227,7 +287,7 @@ mod tests {
             retry_after: Some(Duration::from_secs(7)),
         };
         assert!(
-            matches!(judge_upload(&Err(limited), 1), Verdict::Retry { wait, .. } if wait == Duration::from_secs(7))
+            matches!(judge(&Err(limited), 1), Verdict::Retry { wait, .. } if wait == Duration::from_secs(7))
         );
         let server = Error::Server {
             operation: op,
@@ -235,10 +295,10 @@ mod tests {
             message: "x".into(),
         };
         assert!(
-            matches!(judge_upload(&Err(server), 3), Verdict::Retry { wait, .. } if wait == Duration::from_secs(20))
+            matches!(judge(&Err(server), 3), Verdict::Retry { wait, .. } if wait == Duration::from_secs(20))
         );
         assert!(
-            matches!(judge_upload(&Err(Error::Timeout { operation: op }), 40), Verdict::Retry { wait, .. } if wait == RETRY_MAX)
+            matches!(judge(&Err(Error::Timeout { operation: op }), 40), Verdict::Retry { wait, .. } if wait == RETRY_MAX)
         );
     }
 }

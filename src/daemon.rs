@@ -116,6 +116,7 @@ pub fn client(config: &Config) -> Result<Option<Client>, api::Error> {
     Client::builder(token)
         .base_url(&config.api_url)
         .upload_rate(config.upload_rate)
+        .timeout(config.request_timeout)
         // The engine retries forever with its own, longer backoff; the client only smooths
         // over blips.
         .retry(RetryPolicy {

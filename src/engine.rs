@@ -19,7 +19,9 @@ use crate::api::{Client, Error as ApiError, Upload, UploadOutcome};
 use crate::config::Config;
 use crate::core::{self, Check, Verdict};
 use crate::replay::{self, Invalid, ReplayInfo};
-use crate::state::{self, InvalidFile, Journal, Outcome, Record, State, StateError, Status};
+use crate::state::{
+    self, InvalidFile, Journal, Outcome, Pause, PauseCause, Record, State, StateError, Status,
+};
 use crate::watch::FileEvent;
 
 /// What reading and validating a file found.
@@ -186,7 +188,10 @@ pub struct Engine {
     validations: JoinSet<(PathBuf, Validation)>,
     queue: Vec<Queued>,
     in_flight: Option<InFlight>,
+    /// Every upload waits until then (quota or refused token); mirrored in the state.
     pause: Option<(Instant, String)>,
+    /// Plain 429 answers to uploads in a row (see `core::QUOTA_AFTER_429S`).
+    plain_429s: u32,
     said_no_token: bool,
     reports: Option<mpsc::UnboundedSender<Report>>,
     /// One-shot: files still waiting for their final word.
@@ -203,13 +208,31 @@ impl Engine {
         mode: Mode,
         client: Option<Client>,
     ) -> Result<Engine, StateError> {
-        let (journal, loaded) = Journal::open(&config.state_dir)?;
+        let (mut journal, mut loaded) = Journal::open(&config.state_dir)?;
         info!(
             replays = loaded.state.replays.len(),
             first_start = loaded.first_start,
             state = %config.state_dir.display(),
             "state loaded"
         );
+        // A quota park outlives a restart, so a crash loop or a reboot never probes early. A
+        // token pause does not: a restart is how a fixed token gets picked up. A one-shot
+        // `upload` is an explicit request and probes once either way.
+        let mut pause = None;
+        if mode == Mode::Daemon
+            && let Some(saved) = loaded.state.pause.clone()
+        {
+            match saved.remaining() {
+                Some(left) if saved.cause == PauseCause::Quota => {
+                    warn!(until = %saved.until, reason = %saved.reason, "uploads still parked on the upload quota");
+                    pause = Some((Instant::now() + left, saved.reason));
+                }
+                _ => {
+                    journal.resumed()?;
+                    loaded.state.pause = None;
+                }
+            }
+        }
         Ok(Engine {
             config,
             mode,
@@ -222,7 +245,8 @@ impl Engine {
             validations: JoinSet::new(),
             queue: Vec::new(),
             in_flight: None,
-            pause: None,
+            pause,
+            plain_429s: 0,
             said_no_token: false,
             reports: None,
             outstanding: HashSet::new(),
@@ -312,7 +336,7 @@ impl Engine {
                     Some(event) => self.on_event(event)?,
                     None => events_open = false,
                 },
-                _ = sleep_until(wake) => self.on_timers(),
+                _ = sleep_until(wake) => self.on_timers()?,
             }
         }
         self.shutdown(grace).await?;
@@ -372,11 +396,11 @@ impl Engine {
         checks.chain(retry).min()
     }
 
-    fn on_timers(&mut self) {
+    fn on_timers(&mut self) -> Result<(), StateError> {
         let now = Instant::now();
         if self.pause.as_ref().is_some_and(|(until, _)| *until <= now) {
             info!("pause over; trying uploads again");
-            self.pause = None;
+            self.resume()?;
         }
         let due: Vec<PathBuf> = self
             .tracks
@@ -390,6 +414,30 @@ impl Engine {
             }
             self.start_check(path);
         }
+        Ok(())
+    }
+
+    /// Stops every upload for `wait`, and records it for `status` and the next start.
+    fn park(
+        &mut self,
+        cause: PauseCause,
+        wait: Duration,
+        reason: String,
+    ) -> Result<(), StateError> {
+        let pause = Pause::new(cause, reason.clone(), wait);
+        error!(%reason, until = %pause.until, "uploads paused; they resume by themselves");
+        self.journal.paused(&pause)?;
+        self.state.pause = Some(pause);
+        self.pause = Some((Instant::now() + wait, reason));
+        Ok(())
+    }
+
+    fn resume(&mut self) -> Result<(), StateError> {
+        self.pause = None;
+        if self.state.pause.take().is_some() {
+            self.journal.resumed()?;
+        }
+        Ok(())
     }
 
     fn on_event(&mut self, event: FileEvent) -> Result<(), StateError> {
@@ -551,9 +599,17 @@ impl Engine {
                 if self.mode == Mode::OneShot {
                     self.tracks.remove(&path);
                     self.fail_file(path, 0, 0, format!("cannot read: {reason}"))?;
+                } else if Instant::now() - track.last_change >= self.config.invalid_after {
+                    // Not a passing lock: permissions, a symlink loop, a broken disk.
+                    self.tracks.remove(&path);
+                    let reason = format!(
+                        "cannot read: {reason}; fix it, then `autochase retry {}`",
+                        path.display()
+                    );
+                    self.fail_file(path, 0, 0, reason)?;
                 } else {
                     // On Windows the game may still hold the file: not ready yet.
-                    let after = core::RECHECK_MAX;
+                    let after = core::RECHECK_MAX.min(self.config.invalid_after / 4);
                     debug!(path = %path.display(), %reason, "cannot read yet");
                     track.next_check = Some(Instant::now() + after);
                 }
@@ -793,7 +849,24 @@ impl Engine {
         record.sha256 = sha256;
         record.attempts += 1;
         record.updated = state::now_rfc3339();
-        let verdict = core::judge_upload(&result, record.attempts);
+        match &result {
+            Err(ApiError::RateLimited {
+                retry_after: None, ..
+            }) => self.plain_429s += 1,
+            Err(ApiError::RateLimited { .. }) => {}
+            _ => self.plain_429s = 0,
+        }
+        let verdict = core::judge_upload(
+            &result,
+            record.attempts,
+            self.plain_429s,
+            &self.config.pauses,
+        );
+        let cause = if matches!(verdict, Verdict::Park { .. }) {
+            PauseCause::Quota
+        } else {
+            PauseCause::Token
+        };
         match verdict {
             Verdict::Uploaded(outcome) => {
                 record.status = Status::Uploaded;
@@ -807,6 +880,7 @@ impl Engine {
                 record.last_error = None;
                 info!(replay = %record.id, location = %outcome.location(), duplicate = outcome.is_duplicate(), "uploaded");
                 self.save(record.clone())?;
+                self.resume()?;
                 if self.outstanding.remove(&path) {
                     self.report(
                         &path,
@@ -837,9 +911,8 @@ impl Engine {
             Verdict::PauseAll { wait, reason } | Verdict::Park { wait, reason } => {
                 record.status = Status::Pending;
                 record.last_error = Some(reason.clone());
-                error!(%reason, retry_in_s = wait.as_secs(), "uploads paused");
-                self.pause = Some((Instant::now() + wait, reason));
                 self.save(record.clone())?;
+                self.park(cause, wait, reason)?;
                 self.requeue(record.id, path, None);
             }
             Verdict::Retry { wait, reason } => {

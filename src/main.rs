@@ -83,6 +83,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -213,27 +216,27 @@ fn status(config: &Config, json: bool) -> ExitCode {
     if json {
         let uploaded: Vec<_> = of(Status::Uploaded)
             .map(|r| {
-                serde_json::json!({"replay_id": r.id, "path": r.path, "id": r.ballchasing_id,
+                serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "id": r.ballchasing_id,
                 "location": r.location, "outcome": r.outcome, "updated": r.updated})
             })
             .collect();
         let pending: Vec<_> = of(Status::Pending)
-            .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path, "attempts": r.attempts, "last_error": r.last_error}))
+            .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "attempts": r.attempts, "last_error": r.last_error}))
             .collect();
         let mut failed: Vec<_> = of(Status::Failed)
-            .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path, "reason": r.last_error}))
+            .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "reason": r.last_error}))
             .collect();
         failed.extend(
             state.invalid.values().map(
-                |f| serde_json::json!({"replay_id": null, "path": f.path, "reason": f.reason}),
+                |f| serde_json::json!({"replay_id": null, "path": f.path.to_string_lossy(), "reason": f.reason}),
             ),
         );
         let skipped: Vec<_> = of(Status::Skipped)
-            .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path, "reason": r.last_error}))
+            .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "reason": r.last_error}))
             .collect();
         let out = serde_json::json!({
             "daemon_running": running,
-            "state_file": path,
+            "state_file": path.to_string_lossy(),
             "uploaded": uploaded, "pending": pending, "failed": failed, "skipped": skipped,
         });
         println!("{}", serde_json::to_string_pretty(&out).expect("json"));

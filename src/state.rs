@@ -48,6 +48,7 @@ pub struct Record {
     /// Header `Id` (or the file stem when the header has none).
     pub id: String,
     /// Last path it was seen at.
+    #[serde(with = "path_repr")]
     pub path: PathBuf,
     /// Size of the validated file.
     pub size: u64,
@@ -105,6 +106,7 @@ impl Record {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InvalidFile {
     /// The file.
+    #[serde(with = "path_repr")]
     pub path: PathBuf,
     /// Its size when judged.
     pub size: u64,
@@ -115,6 +117,48 @@ pub struct InvalidFile {
     pub reason: String,
     /// When judged (RFC 3339).
     pub at: String,
+}
+
+/// Why every upload stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseCause {
+    /// The upload quota is used up.
+    Quota,
+    /// ballchasing refused the token.
+    Token,
+}
+
+/// Uploads parked until a moment, recorded so that `status` can say so and a restart does
+/// not probe ballchasing again before then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pause {
+    /// Why.
+    pub cause: PauseCause,
+    /// The answer that caused it.
+    pub reason: String,
+    /// Until when (RFC 3339).
+    pub until: String,
+}
+
+impl Pause {
+    /// A pause of `wait` from now.
+    pub fn new(cause: PauseCause, reason: String, wait: std::time::Duration) -> Pause {
+        Pause {
+            cause,
+            reason,
+            until: humantime::format_rfc3339_seconds(SystemTime::now() + wait).to_string(),
+        }
+    }
+
+    /// Time left, or `None` when it is over (or the time does not parse).
+    pub fn remaining(&self) -> Option<std::time::Duration> {
+        let until = humantime::parse_rfc3339(&self.until).ok()?;
+        until
+            .duration_since(SystemTime::now())
+            .ok()
+            .filter(|d| !d.is_zero())
+    }
 }
 
 /// One journal line.
@@ -129,8 +173,83 @@ enum Entry {
     Invalid(InvalidFile),
     /// The file at `path` is no longer known invalid (it became valid or was retried).
     Cleared {
+        #[serde(with = "path_repr")]
         path: PathBuf,
     },
+    /// Every upload parked.
+    Paused(Pause),
+    /// Uploads going again.
+    Resumed,
+}
+
+/// Paths in the journal: a JSON string when the path is Unicode (always, in practice), else
+/// its raw OS form, so a file named in another encoding still round-trips exactly.
+mod path_repr {
+    use std::ffi::OsString;
+    use std::path::{Path, PathBuf};
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Text(String),
+        Unix { unix_bytes: Vec<u8> },
+        Windows { windows_wide: Vec<u16> },
+    }
+
+    pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+        if let Some(text) = path.to_str() {
+            return s.serialize_str(text);
+        }
+        #[cfg(unix)]
+        let repr = {
+            use std::os::unix::ffi::OsStrExt;
+            Repr::Unix {
+                unix_bytes: path.as_os_str().as_bytes().to_vec(),
+            }
+        };
+        #[cfg(windows)]
+        let repr = {
+            use std::os::windows::ffi::OsStrExt;
+            Repr::Windows {
+                windows_wide: path.as_os_str().encode_wide().collect(),
+            }
+        };
+        #[cfg(not(any(unix, windows)))]
+        let repr = Repr::Text(path.to_string_lossy().into_owned());
+        repr.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+        Ok(match Repr::deserialize(d)? {
+            Repr::Text(text) => PathBuf::from(text),
+            Repr::Unix { unix_bytes } => from_unix(unix_bytes),
+            Repr::Windows { windows_wide } => from_windows(windows_wide),
+        })
+    }
+
+    #[cfg(unix)]
+    fn from_unix(bytes: Vec<u8>) -> PathBuf {
+        use std::os::unix::ffi::OsStringExt;
+        PathBuf::from(OsString::from_vec(bytes))
+    }
+
+    #[cfg(not(unix))]
+    fn from_unix(bytes: Vec<u8>) -> PathBuf {
+        PathBuf::from(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[cfg(windows)]
+    fn from_windows(wide: Vec<u16>) -> PathBuf {
+        use std::os::windows::ffi::OsStringExt;
+        PathBuf::from(OsString::from_wide(&wide))
+    }
+
+    #[cfg(not(windows))]
+    fn from_windows(wide: Vec<u16>) -> PathBuf {
+        PathBuf::from(String::from_utf16_lossy(&wide))
+    }
 }
 
 /// The state in memory.
@@ -140,6 +259,8 @@ pub struct State {
     pub replays: BTreeMap<String, Record>,
     /// Invalid files by path.
     pub invalid: BTreeMap<PathBuf, InvalidFile>,
+    /// Uploads parked, when they are.
+    pub pause: Option<Pause>,
 }
 
 /// What loading found.
@@ -157,7 +278,7 @@ pub struct Loaded {
 
 /// A state problem that stops the daemon.
 #[derive(Debug, thiserror::Error)]
-#[error("{action} {path}: {source}")]
+#[error("{action} {path}: {source}{hint}", hint = hint(source))]
 pub struct StateError {
     /// What was being done.
     pub action: &'static str,
@@ -166,6 +287,20 @@ pub struct StateError {
     /// The I/O error.
     #[source]
     pub source: std::io::Error,
+}
+
+/// What to do about a state error the user can fix.
+fn hint(error: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::ReadOnlyFilesystem | ErrorKind::PermissionDenied => {
+            "; autochase needs a writable state folder: fix its permissions or set `state_dir` in the config"
+        }
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+            "; the disk is full: free some space, then start autochase again (replays already uploaded but not recorded are recognised as duplicates)"
+        }
+        _ => "",
+    }
 }
 
 fn io_err<'a>(
@@ -205,6 +340,8 @@ impl State {
             Entry::Cleared { path } => {
                 self.invalid.remove(&path);
             }
+            Entry::Paused(pause) => self.pause = Some(pause),
+            Entry::Resumed => self.pause = None,
         }
     }
 
@@ -325,6 +462,9 @@ impl Journal {
         for file in state.invalid.values() {
             push(&Entry::Invalid(file.clone()));
         }
+        if let Some(pause) = &state.pause {
+            push(&Entry::Paused(pause.clone()));
+        }
         {
             let mut f = File::create(&tmp).map_err(io_err("writing state", &tmp))?;
             f.write_all(&out).map_err(io_err("writing state", &tmp))?;
@@ -374,9 +514,19 @@ impl Journal {
         })
     }
 
+    /// Records that every upload is parked.
+    pub fn paused(&mut self, pause: &Pause) -> Result<(), StateError> {
+        self.append(&Entry::Paused(pause.clone()))
+    }
+
+    /// Records that uploads go again.
+    pub fn resumed(&mut self) -> Result<(), StateError> {
+        self.append(&Entry::Resumed)
+    }
+
     /// Rewrites the journal when it has grown well past the state it holds.
     pub fn maybe_compact(&mut self, state: &State) -> Result<(), StateError> {
-        let live = 1 + state.replays.len() + state.invalid.len();
+        let live = 2 + state.replays.len() + state.invalid.len();
         if self.lines > 1024 && self.lines > 4 * live {
             *self = Journal::rewrite(&self.path, state)?;
         }
@@ -497,6 +647,56 @@ mod tests {
         let aside = loaded.kept_aside.unwrap();
         assert_eq!(std::fs::read(aside).unwrap(), b"\x00\x01garbage\n{}");
         assert!(State::read(&dir.path().join(STATE_FILE)).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_pause_survives_a_reopen_until_resumed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path()).unwrap();
+        let pause = Pause::new(
+            PauseCause::Quota,
+            "quota".into(),
+            std::time::Duration::from_secs(600),
+        );
+        journal.paused(&pause).unwrap();
+        drop(journal);
+        let (mut journal, loaded) = Journal::open(dir.path()).unwrap();
+        assert_eq!(loaded.state.pause.as_ref(), Some(&pause));
+        let left = pause.remaining().unwrap();
+        assert!(
+            left > std::time::Duration::from_secs(590)
+                && left <= std::time::Duration::from_secs(600)
+        );
+        journal.resumed().unwrap();
+        drop(journal);
+        let (_, loaded) = Journal::open(dir.path()).unwrap();
+        assert_eq!(loaded.state.pause, None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_is_not_unicode_round_trips() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (mut journal, _) = Journal::open(dir.path()).unwrap();
+        let odd = PathBuf::from(std::ffi::OsStr::from_bytes(b"/demos/\xff\xfe.replay"));
+        let mut rec = record("A", Status::Uploaded);
+        rec.path = odd.clone();
+        journal.record(&rec).unwrap();
+        journal
+            .invalid(&InvalidFile {
+                path: odd.clone(),
+                size: 1,
+                mtime_ns: 2,
+                reason: "r".into(),
+                at: now_rfc3339(),
+            })
+            .unwrap();
+        drop(journal);
+        let (_, loaded) = Journal::open(dir.path()).unwrap();
+        assert_eq!(loaded.state.replays["A"].path, odd);
+        assert!(loaded.state.invalid.contains_key(&odd));
+        assert_eq!(loaded.skipped_lines, 0);
     }
 
     #[test]

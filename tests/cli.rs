@@ -7,8 +7,7 @@ use std::process::Output;
 
 use support::ballchasing::{FakeBallchasing, TOKEN};
 
-const SMALL: &[u8] = include_bytes!("fixtures/good/small-frames.replay");
-const TINY: &[u8] = include_bytes!("fixtures/good/6688.replay");
+use support::replays::{SMALL, TINY};
 const TEXT: &[u8] = include_bytes!("fixtures/bad/text.replay");
 
 struct Env {

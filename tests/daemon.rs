@@ -17,10 +17,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-const LAN: &[u8] = include_bytes!("fixtures/good/soccar-lan.replay");
-const SMALL: &[u8] = include_bytes!("fixtures/good/small-frames.replay");
-const TINY: &[u8] = include_bytes!("fixtures/good/6688.replay");
-const HEAT: &[u8] = include_bytes!("fixtures/good/heatseeker.replay");
+use support::replays::{HEAT, LAN, SMALL, TINY};
 
 struct Setup {
     _root: tempfile::TempDir,
@@ -44,20 +41,15 @@ impl Setup {
     }
 
     fn config(&self) -> Config {
-        Config {
-            path: None,
-            token: Some(TOKEN.into()),
-            replay_dirs: vec![self.demos.clone()],
-            visibility: Visibility::Unlisted,
-            group: None,
-            api_url: self.fake.server.url(),
-            state_dir: self.state_dir.clone(),
-            backfill: false,
-            upload_rate: 10.0,
-            rescan_interval: Duration::from_secs(60),
-            invalid_after: Duration::from_secs(2),
-            max_replay_size: 64 * 1024 * 1024,
-        }
+        let mut config = Config::from_toml(None, "", None).unwrap();
+        config.token = Some(TOKEN.into());
+        config.replay_dirs = vec![self.demos.clone()];
+        config.visibility = Visibility::Unlisted;
+        config.api_url = self.fake.server.url();
+        config.state_dir = self.state_dir.clone();
+        config.upload_rate = 10.0;
+        config.invalid_after = Duration::from_secs(2);
+        config
     }
 
     fn start(&self) -> Running {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod ballchasing;
+pub mod replays;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
