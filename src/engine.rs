@@ -131,6 +131,10 @@ pub struct EngineStatus {
     pub settled: bool,
     /// Replays waiting in the queue.
     pub queued: usize,
+    /// Files being checked or waiting to be checked again.
+    pub checking: usize,
+    /// Full folder scans finished since start.
+    pub scans: u64,
     /// Why uploads are paused, when they are.
     pub paused: Option<String>,
 }
@@ -193,6 +197,7 @@ pub struct Engine {
     /// Plain 429 answers to uploads in a row (see `core::QUOTA_AFTER_429S`).
     plain_429s: u32,
     said_no_token: bool,
+    scans: u64,
     reports: Option<mpsc::UnboundedSender<Report>>,
     /// One-shot: files still waiting for their final word.
     outstanding: HashSet<PathBuf>,
@@ -248,6 +253,7 @@ impl Engine {
             pause,
             plain_429s: 0,
             said_no_token: false,
+            scans: 0,
             reports: None,
             outstanding: HashSet::new(),
             status: tokio::sync::watch::Sender::new(EngineStatus::default()),
@@ -272,6 +278,8 @@ impl Engine {
             initial_scan_done: self.initial_scan_done,
             settled,
             queued: self.queue.len(),
+            checking: self.tracks.len().max(self.validating.len()),
+            scans: self.scans,
             paused,
         };
         self.status.send_if_modified(|current| {
@@ -443,6 +451,7 @@ impl Engine {
     fn on_event(&mut self, event: FileEvent) -> Result<(), StateError> {
         match event {
             FileEvent::ScanDone => {
+                self.scans += 1;
                 if !self.initial_scan_done {
                     self.initial_scan_done = true;
                     info!(queued = self.queue.len(), "ready: initial scan done");

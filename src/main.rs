@@ -236,6 +236,7 @@ fn status(config: &Config, json: bool) -> ExitCode {
             .collect();
         let out = serde_json::json!({
             "daemon_running": running,
+            "paused": state.pause,
             "state_file": path.to_string_lossy(),
             "uploaded": uploaded, "pending": pending, "failed": failed, "skipped": skipped,
         });
@@ -255,6 +256,32 @@ fn status(config: &Config, json: bool) -> ExitCode {
         failed,
         of(Status::Skipped).count()
     );
+    if let Some(pause) = &state.pause {
+        let what = match pause.cause {
+            autochase::state::PauseCause::Quota => "parked on the upload quota",
+            autochase::state::PauseCause::Token => "paused: the token was refused",
+        };
+        match pause.remaining() {
+            Some(left) => {
+                let left =
+                    humantime::format_duration(std::time::Duration::from_secs(left.as_secs()));
+                println!(
+                    "uploads {what} until {} (in {left}); they resume by themselves\n  last answer: {}",
+                    pause.until, pause.reason
+                );
+            }
+            None => println!(
+                "uploads were {what} until {}; {}\n  last answer: {}",
+                pause.until,
+                if running {
+                    "the daemon tries again when a replay waits"
+                } else {
+                    "start autochase to try again"
+                },
+                pause.reason
+            ),
+        }
+    }
     let mut recent: Vec<_> = of(Status::Uploaded).collect();
     recent.sort_by(|a, b| b.updated.cmp(&a.updated));
     if !recent.is_empty() {

@@ -67,6 +67,20 @@ fn is_content_event(kind: &EventKind) -> bool {
     )
 }
 
+/// Which events on a folder say it may have appeared, vanished or moved. Opening or reading
+/// a folder (our own scan does) reports an access event on it: that one must never trigger
+/// a rescan, or the scan feeds itself in a busy loop.
+fn is_structural_event(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Create(_)
+            | EventKind::Remove(_)
+            | EventKind::Modify(ModifyKind::Name(_))
+            | EventKind::Any
+            | EventKind::Other
+    )
+}
+
 /// Runs until cancelled: arms watches, scans every folder at start and every `interval`,
 /// and again whenever the watcher reports lost events or a watched folder's parent changes.
 pub async fn scanner(
@@ -180,7 +194,9 @@ fn make_watcher(
                             from_scan: false,
                         });
                     }
-                } else if dirs.iter().any(|d| d.starts_with(path) || d == path) {
+                } else if is_structural_event(&event.kind)
+                    && dirs.iter().any(|d| d.starts_with(path))
+                {
                     // A watched folder (or one on the way to it) appeared or vanished.
                     rescan.notify_one();
                 }
@@ -220,6 +236,22 @@ mod tests {
         ))));
         assert!(!is_content_event(&EventKind::Remove(RemoveKind::File)));
         assert!(!is_content_event(&EventKind::Access(AccessKind::Open(
+            AccessMode::Read
+        ))));
+    }
+
+    #[test]
+    fn reading_a_folder_is_not_a_structural_change() {
+        use notify::event::{CreateKind, RemoveKind};
+        assert!(is_structural_event(&EventKind::Create(CreateKind::Folder)));
+        assert!(is_structural_event(&EventKind::Remove(RemoveKind::Folder)));
+        assert!(is_structural_event(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::Both
+        ))));
+        assert!(!is_structural_event(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!is_structural_event(&EventKind::Access(AccessKind::Close(
             AccessMode::Read
         ))));
     }

@@ -2,10 +2,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::PathBuf;
 
 use support::ballchasing::{FakeBallchasing, TOKEN};
+use support::bin::{autochase, text, write_config};
 
 use support::replays::{SMALL, TINY};
 const TEXT: &[u8] = include_bytes!("fixtures/bad/text.replay");
@@ -29,32 +29,9 @@ impl Env {
 
     fn write_config(&self, api: &str, token: &str) -> PathBuf {
         let path = self.root.path().join("config.toml");
-        std::fs::write(
-            &path,
-            format!(
-                "token = \"{token}\"\napi_url = \"{api}\"\nstate_dir = \"state\"\nreplay_dirs = [\"Demos\"]\nupload_rate = 10.0\n"
-            ),
-        )
-        .unwrap();
+        write_config(&path, api, token, "");
         path
     }
-}
-
-async fn autochase(config: &Path, args: &[&str]) -> Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_autochase"));
-    command
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("BALLCHASING_TOKEN")
-        .env_remove("RUST_LOG");
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[tokio::test]
@@ -179,11 +156,8 @@ async fn run_holds_the_lock_and_stops_cleanly_on_sigterm() {
     let fake = FakeBallchasing::start().await;
     let env = Env::new();
     let config = env.write_config(&fake.server.url(), TOKEN);
-    let daemon = std::process::Command::new(env!("CARGO_BIN_EXE_autochase"))
-        .arg("--config")
-        .arg(&config)
+    let daemon = support::bin::command(&config)
         .arg("run")
-        .env_remove("BALLCHASING_TOKEN")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod ballchasing;
+pub mod bin;
+pub mod harness;
 pub mod replays;
 
 use std::net::SocketAddr;
