@@ -73,7 +73,7 @@ pub fn check_file(path: &Path, max_size: u64) -> Validation {
     if !meta.is_file() {
         return Validation::Refused {
             reason: "not a regular file".into(),
-            size: 0,
+            size: meta.len(),
             mtime_ns,
         };
     }
@@ -106,6 +106,15 @@ pub fn check_file(path: &Path, max_size: u64) -> Validation {
             mtime_ns,
         },
     }
+}
+
+/// Size and mtime, to tell whether a file changed since it was judged; for a path that
+/// cannot be followed (a symlink loop) the link's own.
+fn stamp(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path)
+        .or_else(|_| std::fs::symlink_metadata(path))
+        .ok()
+        .map(|meta| (meta.len(), state::mtime_ns(&meta)))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -492,10 +501,9 @@ impl Engine {
         if self.tracks.contains_key(path) {
             return true; // already being watched closely
         }
-        let Ok(meta) = std::fs::metadata(path) else {
+        let Some((size, mtime)) = stamp(path) else {
             return false;
         };
-        let (size, mtime) = (meta.len(), state::mtime_ns(&meta));
         if let Some(bad) = self.state.invalid.get(path) {
             return bad.size == size && bad.mtime_ns == mtime;
         }
@@ -615,7 +623,8 @@ impl Engine {
                         "cannot read: {reason}; fix it, then `autochase retry {}`",
                         path.display()
                     );
-                    self.fail_file(path, 0, 0, reason)?;
+                    let (size, mtime_ns) = stamp(&path).unwrap_or_default();
+                    self.fail_file(path, size, mtime_ns, reason)?;
                 } else {
                     // On Windows the game may still hold the file: not ready yet.
                     let after = core::RECHECK_MAX.min(self.config.invalid_after / 4);

@@ -401,6 +401,40 @@ async fn bad_input_is_listed_with_reasons_and_never_sent() {
     }
 }
 
+#[cfg(unix)]
+#[tokio::test]
+async fn a_file_judged_unreadable_is_not_judged_again_at_every_rescan() {
+    let setup = Setup::new().await;
+    let mut config = setup.config();
+    config.rescan_interval = Duration::from_secs(1);
+    let looped = setup.path("loop.replay");
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
+    let unreadable = setup.path("unreadable.replay");
+    make_unreadable(&unreadable);
+    let folder = setup.path("folder.replay");
+    std::fs::create_dir(&folder).unwrap();
+    let mut daemon = setup.start_with(config);
+    until(&setup, "judged", |s| {
+        [&looped, &unreadable, &folder]
+            .iter()
+            .all(|p| s.invalid.contains_key(*p))
+    })
+    .await;
+    let scans = daemon.status.borrow().scans;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    daemon.settled().await;
+    assert!(
+        daemon.status.borrow().scans >= scans + 2,
+        "rescans happened"
+    );
+    daemon.stop().await;
+    let journal = std::fs::read_to_string(setup.state_dir.join(STATE_FILE)).unwrap();
+    for name in ["loop.replay", "unreadable.replay", "folder.replay"] {
+        let lines = journal.lines().filter(|l| l.contains(name)).count();
+        assert_eq!(lines, 1, "{name} judged once: {journal}");
+    }
+}
+
 #[tokio::test]
 async fn a_damaged_state_is_kept_aside_and_nothing_is_created_twice() {
     let setup = Setup::new().await;
