@@ -353,24 +353,32 @@ impl State {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err("reading state", path)(e)),
         };
+        State::parse(BufReader::new(file))
+            .map(Some)
+            .map_err(io_err("reading state", path))
+    }
+
+    /// Parses journal lines: the state and how many lines were skipped as unreadable.
+    /// An error of kind `Other` means the content is not an autochase state at all.
+    pub fn parse(input: impl BufRead) -> std::io::Result<(State, usize)> {
         let mut state = State::default();
         let mut skipped = 0;
         let mut header_ok = false;
-        for (n, line) in BufReader::new(file).split(b'\n').enumerate() {
-            let line = line.map_err(io_err("reading state", path))?;
+        for (n, line) in input.split(b'\n').enumerate() {
+            let line = line?;
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
             match serde_json::from_slice::<Entry>(&line) {
                 Ok(Entry::Header { format, version }) if n == 0 => {
                     if format != FORMAT || version > VERSION {
-                        return Err(StateError {
-                            action: "reading state",
-                            path: path.to_path_buf(),
-                            source: std::io::Error::other(format!(
+                        // Not damage: a newer autochase wrote it. Never set it aside.
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::Unsupported,
+                            format!(
                                 "format {format} v{version} is not one this build reads (v{VERSION}); upgrade autochase"
-                            )),
-                        });
+                            ),
+                        ));
                     }
                     header_ok = true;
                 }
@@ -379,13 +387,11 @@ impl State {
             }
         }
         if !header_ok {
-            return Err(StateError {
-                action: "reading state",
-                path: path.to_path_buf(),
-                source: std::io::Error::other("no valid header line: not an autochase state file"),
-            });
+            return Err(std::io::Error::other(
+                "no valid header line: not an autochase state file",
+            ));
         }
-        Ok(Some((state, skipped)))
+        Ok((state, skipped))
     }
 
     /// Path → record, for skipping unchanged files without reading them.
@@ -697,6 +703,16 @@ mod tests {
         assert_eq!(loaded.state.replays["A"].path, odd);
         assert!(loaded.state.invalid.contains_key(&odd));
         assert_eq!(loaded.skipped_lines, 0);
+    }
+
+    #[test]
+    fn a_newer_format_stops_instead_of_being_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let newer = b"{\"kind\":\"header\",\"format\":\"autochase-state\",\"version\":99}\n";
+        std::fs::write(dir.path().join(STATE_FILE), newer).unwrap();
+        let err = Journal::open(dir.path()).err().expect("refused");
+        assert!(err.to_string().contains("upgrade autochase"), "{err}");
+        assert_eq!(std::fs::read(dir.path().join(STATE_FILE)).unwrap(), newer);
     }
 
     #[test]
