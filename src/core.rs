@@ -23,6 +23,11 @@ pub const QUOTA_PAUSE_MIN: Duration = Duration::from_secs(60);
 /// per-second limit on uploads, and its quota answer's text is not documented.
 pub const QUOTA_AFTER_429S: u32 = 2;
 
+/// Shortest wait after any refused upload, whatever `Retry-After` says (it may say 0).
+pub const WAIT_MIN: Duration = Duration::from_secs(1);
+/// Longest a `Retry-After` is honoured: ballchasing's longest window is a day.
+pub const WAIT_MAX: Duration = Duration::from_secs(24 * 3600);
+
 /// How long uploads stop after a refused token or an exhausted quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pauses {
@@ -129,7 +134,10 @@ pub fn judge_upload(
             reason,
         },
         Error::QuotaExceeded { retry_after, .. } => Verdict::Park {
-            wait: retry_after.unwrap_or(pauses.quota).max(pauses.quota_min),
+            wait: retry_after
+                .unwrap_or(pauses.quota)
+                .max(pauses.quota_min)
+                .clamp(WAIT_MIN, WAIT_MAX),
             reason,
         },
         Error::RateLimited {
@@ -139,7 +147,9 @@ pub fn judge_upload(
             reason: format!("{reason} (repeatedly: taken for an exhausted upload quota)"),
         },
         Error::RateLimited { retry_after, .. } => Verdict::Retry {
-            wait: retry_after.unwrap_or_else(|| backoff(attempts)),
+            wait: retry_after
+                .unwrap_or_else(|| backoff(attempts))
+                .clamp(WAIT_MIN, WAIT_MAX),
             reason,
         },
         Error::Server { .. }
@@ -213,6 +223,22 @@ mod tests {
 
     fn judge(result: &Result<UploadOutcome, Error>, attempts: u32) -> Verdict {
         judge_upload(result, attempts, 0, &Pauses::default())
+    }
+
+    #[test]
+    fn retry_after_zero_or_huge_is_clamped() {
+        let limited = |secs| {
+            Err(Error::RateLimited {
+                operation: Operation::Upload,
+                retry_after: Some(Duration::from_secs(secs)),
+            })
+        };
+        let wait = |r| match judge(&r, 1) {
+            Verdict::Retry { wait, .. } => wait,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(wait(limited(0)), WAIT_MIN, "0 would be a tight loop");
+        assert_eq!(wait(limited(10 * 24 * 3600)), WAIT_MAX);
     }
 
     #[test]
@@ -300,5 +326,144 @@ mod tests {
         assert!(
             matches!(judge(&Err(Error::Timeout { operation: op }), 40), Verdict::Retry { wait, .. } if wait == RETRY_MAX)
         );
+    }
+}
+
+/// Properties over every order of answers and file states: a replay is only ever uploaded,
+/// waiting, or refused for a reason that does not pass; waits are never zero and never
+/// unbounded; a file still changing is never given up on.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::api::Operation;
+    use proptest::prelude::*;
+    use reqwest::StatusCode;
+
+    /// An upload answer, as data (`api::Error` is not `Clone`).
+    #[derive(Debug, Clone)]
+    enum Answer {
+        Created,
+        Duplicate,
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        RateLimited(Option<Duration>),
+        Quota(Option<Duration>),
+        Server(u16),
+        Timeout,
+    }
+
+    impl Answer {
+        fn result(&self) -> Result<UploadOutcome, Error> {
+            let operation = Operation::Upload;
+            let (id, location) = ("i".to_string(), "l".to_string());
+            match self.clone() {
+                Answer::Created => Ok(UploadOutcome::Created { id, location }),
+                Answer::Duplicate => Ok(UploadOutcome::Duplicate { id, location }),
+                Answer::BadRequest => Err(Error::BadRequest {
+                    operation,
+                    message: "bad".into(),
+                }),
+                Answer::Unauthorized => Err(Error::Unauthorized {
+                    operation,
+                    message: "no".into(),
+                }),
+                Answer::Forbidden => Err(Error::Forbidden {
+                    operation,
+                    message: "no".into(),
+                }),
+                Answer::RateLimited(retry_after) => Err(Error::RateLimited {
+                    operation,
+                    retry_after,
+                }),
+                Answer::Quota(retry_after) => Err(Error::QuotaExceeded {
+                    operation,
+                    message: "quota".into(),
+                    retry_after,
+                }),
+                Answer::Server(status) => Err(Error::Server {
+                    operation,
+                    status: StatusCode::from_u16(status).unwrap(),
+                    message: "<html>".into(),
+                }),
+                Answer::Timeout => Err(Error::Timeout { operation }),
+            }
+        }
+    }
+
+    fn answer() -> impl Strategy<Value = Answer> {
+        // Short Retry-After values are where hammering would hide: draw them often.
+        let retry_after = || {
+            proptest::option::of(
+                prop_oneof![0u64..2_000, 0u64..100_000_000].prop_map(Duration::from_millis),
+            )
+        };
+        prop_oneof![
+            Just(Answer::Created),
+            Just(Answer::Duplicate),
+            Just(Answer::BadRequest),
+            Just(Answer::Unauthorized),
+            Just(Answer::Forbidden),
+            retry_after().prop_map(Answer::RateLimited),
+            retry_after().prop_map(Answer::Quota),
+            prop_oneof![Just(500u16), Just(502), Just(503), Just(504)].prop_map(Answer::Server),
+            Just(Answer::Timeout),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn no_order_of_answers_loses_a_replay(answers in proptest::collection::vec(answer(), 1..40)) {
+            let pauses = Pauses::default();
+            let mut plain_429s = 0;
+            for (i, answer) in answers.iter().enumerate() {
+                match answer {
+                    Answer::RateLimited(None) => plain_429s += 1,
+                    Answer::RateLimited(Some(_)) => {}
+                    _ => plain_429s = 0,
+                }
+                let result = answer.result();
+                match judge_upload(&result, i as u32 + 1, plain_429s, &pauses) {
+                    Verdict::Uploaded(_) => {
+                        prop_assert!(result.is_ok());
+                        return Ok(()); // on ballchasing: done
+                    }
+                    Verdict::Failed(reason) => {
+                        prop_assert!(
+                            matches!(answer, Answer::BadRequest),
+                            "gave up on a passing problem: {reason}"
+                        );
+                        return Ok(());
+                    }
+                    Verdict::Retry { wait, .. }
+                    | Verdict::Park { wait, .. }
+                    | Verdict::PauseAll { wait, .. } => {
+                        prop_assert!(result.is_err());
+                        // Still pending: never dropped, never hammering, never forever.
+                        prop_assert!(wait >= WAIT_MIN, "waits only {wait:?} after {answer:?}");
+                        prop_assert!(wait <= WAIT_MAX, "{wait:?}");
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_file_that_keeps_changing_is_never_given_up(
+            steps in proptest::collection::vec((0u64..120_000, 0u32..40), 1..50),
+            after_s in 1u64..300,
+        ) {
+            let invalid_after = Duration::from_secs(after_s);
+            for (quiet_ms, checks) in steps {
+                let quiet = Duration::from_millis(quiet_ms);
+                match judge_invalid(&Invalid::BodyCrc, quiet, checks, invalid_after) {
+                    Check::Failed(_) => prop_assert!(quiet >= invalid_after),
+                    Check::Recheck(wait) => {
+                        prop_assert!(quiet < invalid_after);
+                        prop_assert!(wait >= Duration::from_millis(10) && wait <= RECHECK_MAX);
+                    }
+                    Check::Ready => prop_assert!(false, "an invalid file is never ready"),
+                }
+            }
+        }
     }
 }
