@@ -394,6 +394,31 @@ impl State {
         Ok((state, skipped))
     }
 
+    /// The compact journal holding exactly this state, and its line count.
+    pub fn encode(&self) -> (Vec<u8>, usize) {
+        let mut out = Vec::with_capacity(256 * (self.replays.len() + 1));
+        let mut lines = 0;
+        let mut push = |entry: &Entry| {
+            serde_json::to_writer(&mut out, entry).expect("state serializes");
+            out.push(b'\n');
+            lines += 1;
+        };
+        push(&Entry::Header {
+            format: FORMAT.into(),
+            version: VERSION,
+        });
+        for record in self.replays.values() {
+            push(&Entry::Replay(record.clone()));
+        }
+        for file in self.invalid.values() {
+            push(&Entry::Invalid(file.clone()));
+        }
+        if let Some(pause) = &self.pause {
+            push(&Entry::Paused(pause.clone()));
+        }
+        (out, lines)
+    }
+
     /// Path → record, for skipping unchanged files without reading them.
     pub fn by_path(&self) -> HashMap<PathBuf, String> {
         self.replays
@@ -451,26 +476,7 @@ impl Journal {
     /// Writes a compact journal of `state` atomically and opens it for appending.
     fn rewrite(path: &Path, state: &State) -> Result<Journal, StateError> {
         let tmp = path.with_extension("jsonl.tmp");
-        let mut out = Vec::with_capacity(256 * (state.replays.len() + 1));
-        let mut lines = 0;
-        let mut push = |entry: &Entry| {
-            serde_json::to_writer(&mut out, entry).expect("state serializes");
-            out.push(b'\n');
-            lines += 1;
-        };
-        push(&Entry::Header {
-            format: FORMAT.into(),
-            version: VERSION,
-        });
-        for record in state.replays.values() {
-            push(&Entry::Replay(record.clone()));
-        }
-        for file in state.invalid.values() {
-            push(&Entry::Invalid(file.clone()));
-        }
-        if let Some(pause) = &state.pause {
-            push(&Entry::Paused(pause.clone()));
-        }
+        let (out, lines) = state.encode();
         {
             let mut f = File::create(&tmp).map_err(io_err("writing state", &tmp))?;
             f.write_all(&out).map_err(io_err("writing state", &tmp))?;
