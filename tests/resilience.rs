@@ -197,6 +197,30 @@ async fn an_exhausted_quota_parks_uploads_without_hammering_then_resumes() {
 }
 
 #[tokio::test]
+async fn a_server_slower_than_the_configured_rate_is_obeyed_not_hammered() {
+    // The server allows one upload a second and says so in Retry-After; the config asks for
+    // ten a second.
+    let setup = Setup::with_faults(Faults {
+        per_second: Some(1),
+        retry_after: true,
+        ..Faults::default()
+    })
+    .await;
+    let mut config = setup.config();
+    config.backfill = true;
+    write_replays(&setup.demos, 5);
+    let mut daemon = setup.start_with(config);
+    let state = until(&setup, "5 uploaded", |s| uploaded(s).len() == 5).await;
+    daemon.stop().await;
+    assert_server_matches_state(&setup, &state, 5);
+    let books = setup.fake.books.lock().unwrap();
+    let limited = books.count(Answer::RateLimited);
+    // Each 429 starts a shared cooldown of the full Retry-After: at most one per upload.
+    // (Without it, a client pacing at 10/s would meet nine 429s per upload.)
+    assert!(limited <= 5, "{limited} 429s for 5 uploads");
+}
+
+#[tokio::test]
 async fn a_quota_park_outlives_a_restart() {
     let setup = Setup::with_faults(Faults {
         quota: Some(1),
