@@ -188,6 +188,26 @@ async fn upload_409_is_a_duplicate_carrying_the_existing_replay() {
 }
 
 #[tokio::test]
+async fn retry_after_zero_still_cools_down_a_second() {
+    let server = FakeServer::scripted(vec![
+        Reply::empty(429).header("retry-after", "0"),
+        Reply::json(
+            201,
+            json!({"id":"r9","location":"https://ballchasing.com/replay/r9"}),
+        ),
+    ])
+    .await;
+    let client = client(&server);
+    client
+        .upload(&Upload::new("a.replay", vec![5; 10]))
+        .await
+        .unwrap();
+    let requests = server.requests();
+    let gap = requests[1].at - requests[0].at;
+    assert!(gap >= Duration::from_millis(950), "retried after {gap:?}");
+}
+
+#[tokio::test]
 async fn upload_429_with_retry_after_waits_then_succeeds() {
     let server = FakeServer::scripted(vec![
         Reply::empty(429).header("retry-after", "1"),

@@ -34,6 +34,8 @@ pub const DEFAULT_BASE_URL: &str = "https://ballchasing.com/api";
 
 /// Error bodies are read up to this size; the rest is not needed to explain them.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+/// Shortest cooldown after a 429 that names its own wait.
+const MIN_COOLDOWN: Duration = Duration::from_secs(1);
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -680,10 +682,11 @@ impl Client {
                 return Err(error);
             }
             let delay = match &error {
+                // "Retry-After: 0" would make the retry a tight loop against a limiting server.
                 Error::RateLimited {
                     retry_after: Some(after),
                     ..
-                } => *after,
+                } => (*after).max(MIN_COOLDOWN),
                 _ => policy.backoff(retry, fastrand::f64()),
             };
             if matches!(error, Error::RateLimited { .. }) {
