@@ -209,7 +209,7 @@ async fn a_server_slower_than_the_configured_rate_is_obeyed_not_hammered() {
     let mut config = setup.config();
     config.backfill = true;
     write_replays(&setup.demos, 5);
-    let mut daemon = setup.start_with(config);
+    let daemon = setup.start_with(config);
     let state = until(&setup, "5 uploaded", |s| uploaded(s).len() == 5).await;
     daemon.stop().await;
     assert_server_matches_state(&setup, &state, 5);
