@@ -708,6 +708,13 @@ async fn the_token_never_shows_in_logs_state_or_status_even_at_trace() {
             .unwrap();
         let log = text(&out.stderr);
         assert!(log.contains("TRACE"), "trace logging was on");
+        if token != TOKEN {
+            // `run` says why it stopped uploading, and when it tries again.
+            assert!(
+                log.contains("uploads paused") && log.contains("refused the API token"),
+                "{log}"
+            );
+        }
         everything.push_str(&log);
         everything.push_str(&text(&out.stdout));
         for args in [&["status"][..], &["status", "--json"], &["check"]] {
