@@ -9,6 +9,8 @@ use toml::Spanned;
 
 use crate::api::{Token, Visibility};
 use crate::core::Pauses;
+use crate::discover::{self, Home};
+use crate::watch::Folders;
 
 /// Environment variable that names the config file.
 pub const CONFIG_ENV: &str = "AUTOCHASE_CONFIG";
@@ -22,8 +24,10 @@ pub struct Config {
     pub path: Option<PathBuf>,
     /// The API token; without one, uploads wait.
     pub token: Option<Token>,
-    /// Folders to watch.
+    /// Folders to watch (when `discover` is on: what discovery found at load time).
     pub replay_dirs: Vec<PathBuf>,
+    /// `replay_dirs` was not set: find the folders, and keep looking at every rescan.
+    pub discover: bool,
     /// Visibility of new uploads.
     pub visibility: Visibility,
     /// Group to upload into.
@@ -44,6 +48,8 @@ pub struct Config {
     pub max_replay_size: u64,
     /// How long one request may take, upload included, before it is abandoned and retried.
     pub request_timeout: Duration,
+    /// Also log to this file, rotated daily (for Windows, where nothing collects stderr).
+    pub log_file: Option<PathBuf>,
     /// How long uploads stop after a refused token or an exhausted quota. Not a file key: the
     /// defaults follow ballchasing's rules; tests shorten them.
     pub pauses: Pauses,
@@ -115,6 +121,7 @@ struct RawConfig {
     invalid_after: Option<Spanned<u64>>,
     max_replay_size_mb: Option<Spanned<u64>>,
     request_timeout: Option<Spanned<u64>>,
+    log_file: Option<PathBuf>,
 }
 
 /// The platform's default config file (`~/.config/autochase/config.toml` on Linux).
@@ -125,41 +132,6 @@ pub fn default_config_path() -> Option<PathBuf> {
 /// The platform's default state folder (`~/.local/share/autochase` on Linux).
 pub fn default_state_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "autochase").map(|d| d.data_dir().to_path_buf())
-}
-
-/// The Rocket League replay folders where they usually are on this platform. Folder
-/// discovery across every Steam library and launcher prefix is a later step.
-pub fn default_replay_dirs() -> Vec<PathBuf> {
-    let Some(user) = directories::UserDirs::new() else {
-        return Vec::new();
-    };
-    let home = user.home_dir();
-    let mut docs: Vec<PathBuf> = Vec::new();
-    if cfg!(windows) {
-        docs.extend(user.document_dir().map(Path::to_path_buf));
-        docs.push(home.join("Documents"));
-        docs.push(home.join("OneDrive").join("Documents"));
-    } else {
-        for steam in [
-            home.join(".local/share/Steam"),
-            home.join(".steam/steam"),
-            home.join(".var/app/com.valvesoftware.Steam/.local/share/Steam"),
-        ] {
-            let user_dir = steam.join("steamapps/compatdata/252950/pfx/drive_c/users/steamuser");
-            docs.push(user_dir.join("Documents"));
-            docs.push(user_dir.join("My Documents"));
-        }
-    }
-    let mut dirs = Vec::new();
-    for doc in docs {
-        for leaf in ["Demos", "DemosEpic"] {
-            let dir = doc.join("My Games/Rocket League/TAGame").join(leaf);
-            if !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
-        }
-    }
-    dirs
 }
 
 impl Config {
@@ -303,9 +275,12 @@ impl Config {
             .into_iter()
             .collect();
 
+        let discover = raw.replay_dirs.is_none();
         let replay_dirs = match raw.replay_dirs {
             Some(dirs) => dirs.into_iter().map(|d| base.join(d)).collect(),
-            None => default_replay_dirs(),
+            None => Home::current()
+                .map(|home| discover::watch_list(&home))
+                .unwrap_or_default(),
         };
         let state_dir = match raw.state_dir {
             Some(dir) => base.join(dir),
@@ -315,6 +290,7 @@ impl Config {
             path,
             token,
             replay_dirs,
+            discover,
             visibility,
             group: raw.group.filter(|g| !g.trim().is_empty()),
             api_url,
@@ -325,11 +301,65 @@ impl Config {
             invalid_after,
             max_replay_size,
             request_timeout,
+            log_file: raw.log_file.map(|f| base.join(f)),
             pauses: Pauses::default(),
             token_source,
             warnings,
         })
     }
+}
+
+impl Config {
+    /// The folders to watch, asked again before every scan: discovery runs each time when
+    /// the config names no folders.
+    pub fn folders(&self) -> Folders {
+        if self.discover {
+            std::sync::Arc::new(|| {
+                Home::current()
+                    .map(|home| discover::watch_list(&home))
+                    .unwrap_or_default()
+            })
+        } else {
+            let dirs = self.replay_dirs.clone();
+            std::sync::Arc::new(move || dirs.clone())
+        }
+    }
+}
+
+/// The config `autochase init` writes: the documented example with the token filled in and
+/// the folders found now listed (discovery stays on, so folders that appear later are found).
+pub fn template(token: Option<&Token>, found: &[discover::Found]) -> String {
+    let example = include_str!("../config.example.toml");
+    let mut out = String::with_capacity(example.len() + 1024);
+    out.push_str("# Written by `autochase init`. Every key is optional; see the comments.\n");
+    for line in example.lines() {
+        if line == "# token = \"...\""
+            && let Some(token) = token
+        {
+            out.push_str("token = ");
+            out.push_str(&toml::Value::String(token.expose().to_owned()).to_string());
+            out.push('\n');
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if line.starts_with("# replay_dirs = ") {
+            if found.is_empty() {
+                out.push_str("# (No replay folder was found when this file was written.)\n");
+            } else {
+                out.push_str("# Found when this file was written:\n");
+                for f in found {
+                    out.push_str(&format!(
+                        "#   {}  ({} replays; {})\n",
+                        f.dir.display(),
+                        f.replays,
+                        f.source
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// A warning when the file holding the token can be read by other users (unix modes).
@@ -489,6 +519,30 @@ mod tests {
         // From the environment: no file holds it.
         let loaded = Config::load(Some(&config), Some("env".into())).unwrap();
         assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn the_init_template_holds_the_token_and_the_found_folders() {
+        let found = vec![discover::Found {
+            dir: PathBuf::from("/games/Demos"),
+            source: "Steam library /games".into(),
+            replays: 3,
+            newest: None,
+        }];
+        let token = Token::new("tok\"en\\with quotes");
+        let text = template(Some(&token), &found);
+        assert!(text.contains("#   /games/Demos  (3 replays; Steam library /games)"));
+        let config = Config::from_toml(None, &text, None).unwrap();
+        assert_eq!(config.token.unwrap().expose(), "tok\"en\\with quotes");
+        assert!(config.discover, "discovery stays on");
+        let text = template(None, &[]);
+        assert!(text.contains("No replay folder was found"));
+        assert!(
+            Config::from_toml(None, &text, None)
+                .unwrap()
+                .token
+                .is_none()
+        );
     }
 
     #[test]

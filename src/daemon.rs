@@ -14,6 +14,7 @@ use tracing::info;
 use crate::api::{self, Client, RetryPolicy};
 use crate::config::Config;
 use crate::engine::{Engine, EngineStatus, Mode, Report};
+use crate::reload;
 use crate::state::StateError;
 use crate::watch::{self, FileEvent};
 
@@ -180,16 +181,32 @@ async fn run_engine(
     cancel: CancellationToken,
 ) -> Result<(), DaemonError> {
     let (tx, rx) = mpsc::channel(4096);
-    let scan_cancel = cancel.child_token();
-    let scanner = tokio::spawn(watch::scanner(
-        config.replay_dirs.clone(),
-        config.rescan_interval,
-        tx,
-        scan_cancel.clone(),
+    let (config_tx, config_rx) = tokio::sync::watch::channel(config.clone());
+    let (folders_tx, folders_rx) =
+        tokio::sync::watch::channel((config.folders(), config.rescan_interval));
+    let side_cancel = cancel.child_token();
+    let scanner = tokio::spawn(watch::scanner(folders_rx, tx, side_cancel.clone()));
+    let reloader = tokio::spawn(reload::run(
+        config.clone(),
+        move |new: Config| {
+            let new = Arc::new(new);
+            let _ = folders_tx.send((new.folders(), new.rescan_interval));
+            let _ = config_tx.send(new);
+        },
+        side_cancel.clone(),
     ));
-    let result = engine.run(rx, cancel, SHUTDOWN_GRACE).await;
-    scan_cancel.cancel();
+    let mut status = engine.watch_status();
+    let ready = tokio::spawn(async move {
+        if status.wait_for(|s| s.initial_scan_done).await.is_ok() {
+            notify_service_manager("READY=1\nSTATUS=watching for replays");
+        }
+    });
+    let result = engine.run(rx, config_rx, cancel, SHUTDOWN_GRACE).await;
+    ready.abort();
+    notify_service_manager("STOPPING=1");
+    side_cancel.cancel();
     scanner.abort();
+    reloader.abort();
     result?;
     info!("stopped");
     Ok(())
@@ -219,7 +236,8 @@ pub async fn upload_once(
     progress: impl Fn(&Report),
 ) -> Result<Vec<Report>, DaemonError> {
     let client = client(&config)?;
-    let mut engine = Engine::new(Arc::new(config), Mode::OneShot, client)?;
+    let config = Arc::new(config);
+    let mut engine = Engine::new(config.clone(), Mode::OneShot, client)?;
     let (report_tx, mut report_rx) = mpsc::unbounded_channel();
     engine.report_to(report_tx);
     let (tx, rx) = mpsc::channel(files.len().max(1));
@@ -233,7 +251,9 @@ pub async fn upload_once(
     }
     drop(tx);
     let cancel = CancellationToken::new();
-    let engine_task = tokio::spawn(engine.run(rx, cancel.clone(), SHUTDOWN_GRACE));
+    // A one-shot upload never reloads its config: the sender goes at once.
+    let (_, configs) = tokio::sync::watch::channel(config.clone());
+    let engine_task = tokio::spawn(engine.run(rx, configs, cancel.clone(), SHUTDOWN_GRACE));
     let mut reports = Vec::new();
     while let Some(report) = report_rx.recv().await {
         progress(&report);
@@ -241,6 +261,33 @@ pub async fn upload_once(
     }
     engine_task.await.expect("engine task")?;
     Ok(reports)
+}
+
+/// Tells systemd how the daemon is doing (`Type=notify`); nothing without `NOTIFY_SOCKET`.
+pub fn notify_service_manager(message: &str) {
+    #[cfg(target_os = "linux")]
+    if let Some(socket) = std::env::var_os("NOTIFY_SOCKET")
+        && let Err(e) = sd_notify(&socket, message)
+    {
+        tracing::warn!(error = %e, "cannot notify systemd");
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = message;
+}
+
+/// Sends one sd_notify datagram to `socket` (a path, or `@name` for an abstract socket).
+#[cfg(target_os = "linux")]
+pub fn sd_notify(socket: &std::ffi::OsStr, message: &str) -> std::io::Result<()> {
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let sock = UnixDatagram::unbound()?;
+    let addr = match socket.as_bytes().strip_prefix(b"@") {
+        Some(name) => SocketAddr::from_abstract_name(name)?,
+        None => SocketAddr::from_pathname(socket)?,
+    };
+    sock.send_to_addr(message.as_bytes(), &addr)?;
+    Ok(())
 }
 
 /// Resolves on SIGINT or SIGTERM (Ctrl-C on Windows).
@@ -257,5 +304,28 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn sd_notify_reaches_a_path_and_an_abstract_socket() {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::net::{SocketAddr, UnixDatagram};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify.sock");
+        let listener = UnixDatagram::bind(&path).unwrap();
+        super::sd_notify(path.as_os_str(), "READY=1").unwrap();
+        let mut buf = [0u8; 64];
+        let n = listener.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"READY=1");
+        let name = format!("autochase-test-{}", std::process::id());
+        let abstract_listener =
+            UnixDatagram::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap())
+                .unwrap();
+        super::sd_notify(std::ffi::OsStr::new(&format!("@{name}")), "STOPPING=1").unwrap();
+        let n = abstract_listener.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"STOPPING=1");
     }
 }

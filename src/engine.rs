@@ -144,6 +144,8 @@ pub struct EngineStatus {
     pub checking: usize,
     /// Full folder scans finished since start.
     pub scans: u64,
+    /// Config reloads applied since start.
+    pub reloads: u64,
     /// Why uploads are paused, when they are.
     pub paused: Option<String>,
 }
@@ -207,6 +209,7 @@ pub struct Engine {
     plain_429s: u32,
     said_no_token: bool,
     scans: u64,
+    reloads: u64,
     reports: Option<mpsc::UnboundedSender<Report>>,
     /// One-shot: files still waiting for their final word.
     outstanding: HashSet<PathBuf>,
@@ -263,6 +266,7 @@ impl Engine {
             plain_429s: 0,
             said_no_token: false,
             scans: 0,
+            reloads: 0,
             reports: None,
             outstanding: HashSet::new(),
             status: tokio::sync::watch::Sender::new(EngineStatus::default()),
@@ -289,6 +293,7 @@ impl Engine {
             queued: self.queue.len(),
             checking: self.tracks.len().max(self.validating.len()),
             scans: self.scans,
+            reloads: self.reloads,
             paused,
         };
         self.status.send_if_modified(|current| {
@@ -313,9 +318,11 @@ impl Engine {
     pub async fn run(
         mut self,
         mut events: mpsc::Receiver<FileEvent>,
+        mut configs: tokio::sync::watch::Receiver<Arc<Config>>,
         cancel: CancellationToken,
         grace: Duration,
     ) -> Result<State, StateError> {
+        let mut configs_open = true;
         if self.client.is_none() {
             warn!(
                 "no API token configured: replays are validated and queued, and uploads wait for a token (set `token` in the config or BALLCHASING_TOKEN)"
@@ -352,6 +359,13 @@ impl Engine {
                 event = events.recv(), if events_open => match event {
                     Some(event) => self.on_event(event)?,
                     None => events_open = false,
+                },
+                changed = configs.changed(), if configs_open => match changed {
+                    Ok(()) => {
+                        let config = configs.borrow_and_update().clone();
+                        self.apply_config(config)?;
+                    }
+                    Err(_) => configs_open = false,
                 },
                 _ = sleep_until(wake) => self.on_timers()?,
             }
@@ -431,6 +445,52 @@ impl Engine {
             }
             self.start_check(path);
         }
+        Ok(())
+    }
+
+    /// Takes a reloaded config: token, visibility, group, pacing and timeouts apply from the
+    /// next upload; the upload in flight finishes with the old ones.
+    fn apply_config(&mut self, config: Arc<Config>) -> Result<(), StateError> {
+        if config.state_dir != self.config.state_dir {
+            warn!(
+                running = %self.config.state_dir.display(),
+                "state_dir changed in the config; it takes effect at the next start"
+            );
+        }
+        let client_changed = config.token != self.config.token
+            || config.api_url != self.config.api_url
+            || config.upload_rate != self.config.upload_rate
+            || config.request_timeout != self.config.request_timeout;
+        if client_changed {
+            match crate::daemon::client(&config) {
+                Ok(client) => {
+                    if config.token != self.config.token
+                        && self
+                            .state
+                            .pause
+                            .as_ref()
+                            .is_some_and(|p| p.cause == PauseCause::Token)
+                    {
+                        info!("new token: trying uploads again");
+                        self.resume()?;
+                    }
+                    if client.is_none() && !self.said_no_token {
+                        warn!("the reloaded config has no API token: uploads wait for one");
+                    }
+                    self.said_no_token = client.is_none();
+                    self.client = client;
+                }
+                Err(e) => {
+                    error!(error = %e, "config not applied: cannot build the ballchasing client; keeping the running config");
+                    return Ok(());
+                }
+            }
+        }
+        let mut state_dir_kept = (*config).clone();
+        state_dir_kept.state_dir = self.config.state_dir.clone();
+        self.config = Arc::new(state_dir_kept);
+        self.reloads += 1;
+        info!(token = %self.client.as_ref().map_or("none".into(), |c| c.token_fingerprint()), visibility = %self.config.visibility, "config reloaded");
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use autochase::config::{CONFIG_ENV, Config, TOKEN_ENV};
 use autochase::daemon;
+use autochase::discover;
 use autochase::state::{STATE_FILE, State, Status};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -25,6 +26,9 @@ struct Cli {
     /// Less log output (warnings and errors only).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// Also log to this file, one per day (overrides `log_file` in the config).
+    #[arg(long, global = true, value_name = "PATH")]
+    log_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,6 +51,20 @@ enum Command {
     },
     /// Check the config, the token and the replay folders.
     Check,
+    /// Write a config file with the token and the replay folders found on this machine.
+    Init {
+        /// The API token (else BALLCHASING_TOKEN, else asked for on a terminal).
+        #[arg(long, value_name = "TOKEN")]
+        token: Option<String>,
+        /// Overwrite an existing config file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run autochase at login: a systemd user unit, a launchd agent or a Windows logon task.
+    Service {
+        #[command(subcommand)]
+        action: ServiceCommand,
+    },
     /// Put failed replays back in the queue.
     Retry {
         /// The replay Id (or file path) to retry.
@@ -57,25 +75,93 @@ enum Command {
     },
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+#[derive(Subcommand, Clone, Copy)]
+enum ServiceCommand {
+    /// Install and start the service for this user.
+    Install {
+        /// Print the files and commands instead of carrying them out.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Stop and remove the service.
+    Uninstall {
+        /// Print the files and commands instead of carrying them out.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show what the service manager says about it.
+    Status {
+        /// Print the command instead of running it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn init_logging(verbose: u8, quiet: bool, log_file: Option<&std::path::Path>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let default = match (quiet, verbose) {
         (true, _) => "warn",
         (false, 0) => "info",
         (false, 1) => "autochase=debug,info",
         (false, _) => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
+        .with_target(false);
+    let mut file_error = None;
+    let file = log_file.and_then(|path| match rolling_file(path) {
+        Ok(appender) => Some(
+            tracing_subscriber::fmt::layer()
+                .with_writer(appender)
+                .with_ansi(false)
+                .with_target(false),
+        ),
+        Err(e) => {
+            file_error = Some(format!("cannot log to {}: {e}", path.display()));
+            None
+        }
+    });
+    tracing_subscriber::registry()
+        .with(filter())
+        .with(stderr)
+        .with(file)
         .init();
+    if let Some(e) = file_error {
+        tracing::error!("{e}; logging to stderr only");
+    }
+}
+
+/// A log file rotated daily: `dir/name.YYYY-MM-DD.ext`, the last 14 kept.
+fn rolling_file(
+    path: &std::path::Path,
+) -> Result<tracing_appender::rolling::RollingFileAppender, String> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let stem = path
+        .file_stem()
+        .map_or("autochase".into(), |s| s.to_string_lossy().into_owned());
+    let mut builder = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(stem)
+        .max_log_files(14);
+    if let Some(ext) = path.extension() {
+        builder = builder.filename_suffix(ext.to_string_lossy().into_owned());
+    }
+    builder.build(dir).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose, cli.quiet);
+    if let Command::Init { token, force } = &cli.command {
+        init_logging(cli.verbose, cli.quiet, None);
+        return init(cli.config.as_deref(), token.clone(), *force);
+    }
     let config = match Config::load(cli.config.as_deref(), std::env::var(TOKEN_ENV).ok()) {
         Ok(config) => config,
         Err(e) => {
@@ -83,6 +169,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let log_file = cli.log_file.clone().or_else(|| match cli.command {
+        Command::Run => config.log_file.clone(),
+        _ => None,
+    });
+    init_logging(cli.verbose, cli.quiet, log_file.as_deref());
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
@@ -98,6 +189,8 @@ fn main() -> ExitCode {
             Command::Status { json } => status(&config, json),
             Command::Check => check(&config).await,
             Command::Retry { id, all_failed } => retry(config, id, all_failed).await,
+            Command::Service { action } => service(&config, action),
+            Command::Init { .. } => unreachable!("handled before the config is loaded"),
         }
     })
 }
@@ -344,21 +437,24 @@ async fn check(config: &Config) -> ExitCode {
         Ok(None) => problems.push("token: none set; add `token = \"...\"` to the config or set BALLCHASING_TOKEN (create one at https://ballchasing.com/upload)".into()),
         Err(e) => problems.push(format!("api: {e}")),
     }
-    let mut any_folder = false;
-    for dir in &config.replay_dirs {
-        if dir.is_dir() {
-            any_folder = true;
-            let count = autochase::watch::scan(std::slice::from_ref(dir)).len();
-            println!("folder: {} ({count} replays)", dir.display());
-        } else {
+    let found = folders_found(config);
+    for f in &found {
+        println!("folder: {} ({})", f.dir.display(), describe_found(f));
+    }
+    if !config.discover {
+        for dir in config.replay_dirs.iter().filter(|d| !d.is_dir()) {
             println!(
                 "folder: {} (does not exist yet; watched for when it appears)",
                 dir.display()
             );
         }
     }
-    if !any_folder {
-        problems.push("folders: none of the replay folders exists; set `replay_dirs` in the config to where Rocket League saves replays (…/My Games/Rocket League/TAGame/Demos)".into());
+    if found.is_empty() {
+        problems.push(if config.discover {
+            "folders: no Rocket League replay folder found on this machine; save a replay in the game (it creates the folder), or set `replay_dirs` in the config to where your replays are".to_string()
+        } else {
+            "folders: none of the folders in `replay_dirs` exists; set it to where Rocket League saves replays (…/My Games/Rocket League/TAGame/Demos)".to_string()
+        });
     }
     if problems.is_empty() {
         println!("all good");
@@ -389,6 +485,173 @@ async fn retry(config: Config, id: Option<String>, all_failed: bool) -> ExitCode
             println!(
                 "{n} put back in the queue; the daemon uploads them on its next start or scan"
             );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The replay folders that exist: found by discovery, or the configured ones.
+fn folders_found(config: &Config) -> Vec<discover::Found> {
+    if config.discover {
+        return discover::Home::current()
+            .map(|home| discover::find(&home))
+            .unwrap_or_default();
+    }
+    config
+        .replay_dirs
+        .iter()
+        .filter(|d| d.is_dir())
+        .map(|d| {
+            let files = autochase::watch::scan(std::slice::from_ref(d));
+            let newest = files
+                .iter()
+                .filter_map(|p| Some((p.clone(), std::fs::metadata(p).ok()?.modified().ok()?)))
+                .max_by_key(|(_, t)| *t);
+            discover::Found {
+                dir: d.clone(),
+                source: "replay_dirs".into(),
+                replays: files.len(),
+                newest,
+            }
+        })
+        .collect()
+}
+
+fn describe_found(f: &discover::Found) -> String {
+    let newest = match &f.newest {
+        Some((path, at)) => format!(
+            ", newest {} from {}",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            humantime::format_rfc3339_seconds(*at)
+        ),
+        None => String::new(),
+    };
+    format!("{} replays{newest}; {}", f.replays, f.source)
+}
+
+fn init(explicit: Option<&std::path::Path>, token: Option<String>, force: bool) -> ExitCode {
+    let Some(path) = explicit
+        .map(std::path::Path::to_path_buf)
+        .or_else(autochase::config::default_config_path)
+    else {
+        eprintln!("error: no home folder to put the config in; pass --config PATH");
+        return ExitCode::from(2);
+    };
+    if path.exists() && !force {
+        eprintln!(
+            "error: {} already exists; edit it, or run `autochase init --force` to replace it",
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
+    let found = discover::Home::current()
+        .map(|home| discover::find(&home))
+        .unwrap_or_default();
+    if found.is_empty() {
+        println!("no Rocket League replay folder found yet; autochase keeps looking while it runs");
+    }
+    for f in &found {
+        println!("found {} ({})", f.dir.display(), describe_found(f));
+    }
+    let token = token
+        .or_else(|| std::env::var(TOKEN_ENV).ok())
+        .filter(|t| !t.trim().is_empty())
+        .or_else(|| {
+            if !std::io::stdin().is_terminal() {
+                return None;
+            }
+            rpassword::prompt_password(
+                "ballchasing API token (create one at https://ballchasing.com/upload; input hidden; Enter to skip): ",
+            )
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+        })
+        .map(autochase::api::Token::new);
+    let text = autochase::config::template(token.as_ref(), &found);
+    if let Err(e) = write_private(&path, text.as_bytes()) {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    println!("wrote {} (readable by you only)", path.display());
+    if token.is_none() {
+        println!(
+            "no token yet: add `token = \"...\"` to it, or set BALLCHASING_TOKEN (create one at https://ballchasing.com/upload)"
+        );
+    }
+    println!("next: `autochase check`, then `autochase service install` (or `autochase run`)");
+    ExitCode::SUCCESS
+}
+
+/// Writes a file only its owner can read (it holds the token), replacing it atomically.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("toml.tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    #[cfg(unix)]
+    {
+        // `mode` applies only to new files; a leftover temp file keeps its old mode.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+fn service(config: &Config, command: ServiceCommand) -> ExitCode {
+    use autochase::service::{self, Action};
+    let (action, dry_run) = match command {
+        ServiceCommand::Install { dry_run } => (Action::Install, dry_run),
+        ServiceCommand::Uninstall { dry_run } => (Action::Uninstall, dry_run),
+        ServiceCommand::Status { dry_run } => (Action::Status, dry_run),
+    };
+    let Some(home) = discover::Home::current() else {
+        eprintln!("error: no home folder found");
+        return ExitCode::FAILURE;
+    };
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("error: cannot tell where this autochase is: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let target = service::Target {
+        exe,
+        config: config
+            .path
+            .clone()
+            .filter(|p| Some(p) != autochase::config::default_config_path().as_ref()),
+    };
+    if action == Action::Install && config.token.is_none() {
+        eprintln!(
+            "warning: no token in the config: the service will watch and queue but not upload (`autochase init` writes one)"
+        );
+    }
+    let plan = service::plan(action, &home, &target);
+    if dry_run {
+        print!("{}", plan.describe());
+        return ExitCode::SUCCESS;
+    }
+    match plan.execute(action == Action::Uninstall) {
+        Ok(()) => {
+            for note in &plan.notes {
+                println!("{note}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -4,12 +4,12 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 use notify::{RecursiveMode, Watcher as _};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -81,29 +81,44 @@ fn is_structural_event(kind: &EventKind) -> bool {
     )
 }
 
+/// Where the folders to watch come from; asked again before every scan, so discovered
+/// folders that appear later (a first launch, an SD card) and a reloaded config take effect.
+pub type Folders = Arc<dyn Fn() -> Vec<PathBuf> + Send + Sync>;
+
 /// Runs until cancelled: arms watches, scans every folder at start and every `interval`,
-/// and again whenever the watcher reports lost events or a watched folder's parent changes.
+/// and again whenever the watcher reports lost events, a watched folder's parent changes, or
+/// `changed` fires (a reloaded config).
 pub async fn scanner(
-    dirs: Vec<PathBuf>,
-    interval: Duration,
+    folders: watch::Receiver<(Folders, Duration)>,
     events: mpsc::Sender<FileEvent>,
     cancel: CancellationToken,
 ) {
+    let mut folders = folders;
     let rescan = Arc::new(Notify::new());
-    let mut watcher = match make_watcher(events.clone(), rescan.clone(), dirs.clone()) {
+    let current: Arc<Mutex<Vec<PathBuf>>> = Arc::default();
+    let mut watcher = match make_watcher(events.clone(), rescan.clone(), current.clone()) {
         Ok(w) => Some(w),
         Err(e) => {
-            warn!(error = %e, "file watching unavailable; relying on rescans every {} s", interval.as_secs());
+            warn!(error = %e, "file watching unavailable; relying on periodic rescans");
             None
         }
     };
     let mut armed: HashSet<PathBuf> = HashSet::new();
+    let mut shown: Vec<PathBuf> = Vec::new();
     loop {
+        let (source, interval) = folders.borrow_and_update().clone();
+        let dirs = tokio::task::spawn_blocking(move || source())
+            .await
+            .unwrap_or_default();
+        if dirs != shown {
+            debug!(folders = ?dirs, "folders to watch");
+            shown = dirs.clone();
+        }
+        *current.lock().expect("folder list lock") = dirs.clone();
         if let Some(w) = watcher.as_mut() {
             arm(w, &dirs, &mut armed);
         }
-        let list = dirs.clone();
-        let found = tokio::task::spawn_blocking(move || scan(&list))
+        let found = tokio::task::spawn_blocking(move || scan(&dirs))
             .await
             .unwrap_or_default();
         for path in found {
@@ -125,6 +140,12 @@ pub async fn scanner(
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(interval) => {}
             _ = rescan.notified() => debug!("rescan requested by the watcher"),
+            changed = folders.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                debug!("folders changed by a config reload");
+            }
         }
     }
 }
@@ -178,7 +199,7 @@ fn watch_error_hint(error: &notify::Error) -> String {
 fn make_watcher(
     events: mpsc::Sender<FileEvent>,
     rescan: Arc<Notify>,
-    dirs: Vec<PathBuf>,
+    dirs: Arc<Mutex<Vec<PathBuf>>>,
 ) -> notify::Result<notify::RecommendedWatcher> {
     notify::recommended_watcher(move |result: notify::Result<notify::Event>| match result {
         Ok(event) => {
@@ -195,7 +216,11 @@ fn make_watcher(
                         });
                     }
                 } else if is_structural_event(&event.kind)
-                    && dirs.iter().any(|d| d.starts_with(path))
+                    && dirs
+                        .lock()
+                        .expect("folder list lock")
+                        .iter()
+                        .any(|d| d.starts_with(path))
                 {
                     // A watched folder (or one on the way to it) appeared or vanished.
                     rescan.notify_one();

@@ -137,7 +137,7 @@ async fn check_reports_the_account_or_the_refused_token() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("account Tester (tier regular)"), "{stdout}");
-    assert!(stdout.contains("(0 replays)"), "{stdout}");
+    assert!(stdout.contains("(0 replays; replay_dirs)"), "{stdout}");
 
     let config = env.write_config(&fake.server.url(), "not-the-token");
     let out = autochase(&config, &["check"]).await;
@@ -156,11 +156,11 @@ async fn run_holds_the_lock_and_stops_cleanly_on_sigterm() {
     let fake = FakeBallchasing::start().await;
     let env = Env::new();
     let config = env.write_config(&fake.server.url(), TOKEN);
-    let daemon = support::bin::command(&config)
-        .arg("run")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let daemon = support::bin::Daemon::spawn(
+        support::bin::command(&config)
+            .arg("run")
+            .stderr(std::process::Stdio::piped()),
+    );
     // Once the state file exists the daemon holds the lock.
     let state = env.root.path().join("state/state.jsonl");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -183,16 +183,175 @@ async fn run_holds_the_lock_and_stops_cleanly_on_sigterm() {
         assert!(std::time::Instant::now() < deadline, "no upload");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let pid = daemon.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    let out = tokio::task::spawn_blocking(move || daemon.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    daemon.signal("TERM");
+    let out = daemon.output().await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let log = text(&out.stderr);
     assert!(log.contains("uploaded") && log.contains("stopped"), "{log}");
     assert!(!log.contains(TOKEN), "the token never reaches the log");
+}
+
+/// A fake home with a Steam library holding Rocket League's Proton prefix and one replay.
+fn fake_home(root: &std::path::Path) -> (PathBuf, PathBuf) {
+    let home = root.join("home");
+    let demos = home.join(
+        ".local/share/Steam/steamapps/compatdata/252950/pfx/drive_c/users/steamuser/Documents/My Games/Rocket League/TAGame/Demos",
+    );
+    std::fs::create_dir_all(&demos).unwrap();
+    std::fs::write(demos.join("A377345411F1648257A50AB0C1621AB2.replay"), TINY).unwrap();
+    (home, demos)
+}
+
+fn with_home(command: &mut std::process::Command, home: &std::path::Path) {
+    command
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .stdin(std::process::Stdio::null());
+}
+
+async fn output(mut command: std::process::Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn init_writes_a_private_config_with_the_found_folders_and_never_overwrites() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let (home, demos) = fake_home(env.root.path());
+    let config = home.join(".config/autochase/config.toml");
+    let init = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_autochase"));
+        command
+            .arg("init")
+            .args(args)
+            .env_remove("BALLCHASING_TOKEN");
+        with_home(&mut command, &home);
+        command
+    };
+    let out = output(init(&["--token", "tok-123"])).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(&format!("found {}", demos.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 replays"), "{stdout}");
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.contains("token = \"tok-123\""));
+    assert!(written.contains(&format!("#   {}  (1 replays", demos.display())));
+    let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // `check` with that config sees the folder through discovery.
+    let mut check = support::bin::command(&config);
+    check.arg("check");
+    with_home(&mut check, &home);
+    let stdout = text(&output(check).await.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "folder: {} (1 replays, newest A377345411F1648257A50AB0C1621AB2.replay",
+            demos.display()
+        )),
+        "{stdout}"
+    );
+
+    let again = output(init(&["--token", "other"])).await;
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("--force"));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), written);
+    let forced = output(init(&["--force"])).await;
+    assert!(forced.status.success());
+    let replaced = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        !replaced.contains("tok-123"),
+        "no token given, none written"
+    );
+    assert!(text(&forced.stdout).contains("no token yet"));
+}
+
+#[tokio::test]
+async fn service_install_dry_run_shows_the_unit_and_touches_nothing() {
+    let env = Env::new();
+    let (home, _) = fake_home(env.root.path());
+    let config = env.write_config("http://127.0.0.1:9", TOKEN);
+    let mut command = support::bin::command(&config);
+    command.args(["service", "install", "--dry-run"]);
+    with_home(&mut command, &home);
+    let out = output(command).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    if cfg!(target_os = "linux") {
+        let unit = home.join(".config/systemd/user/autochase.service");
+        assert!(
+            stdout.starts_with(&format!("write {}:", unit.display())),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!(
+                "ExecStart={} --config {} run",
+                env!("CARGO_BIN_EXE_autochase"),
+                config.display()
+            )),
+            "{stdout}"
+        );
+        assert!(stdout.contains("run   systemctl --user enable --now autochase.service"));
+        assert!(!unit.exists(), "a dry run writes nothing");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_reloads_the_config() {
+    // The config is a symlink to a file in another folder: editing that file makes no event
+    // where the daemon watches, so only SIGHUP can make it reload.
+    let fake = FakeBallchasing::start().await;
+    let env = Env::new();
+    let real = env.root.path().join("elsewhere/config.toml");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    let state_dir = env.root.path().join("state");
+    let demos = env.demos();
+    let write_real = |token: &str| {
+        let text = format!(
+            "token = \"{token}\"\napi_url = \"{}\"\nstate_dir = \"{}\"\nreplay_dirs = [\"{}\"]\nbackfill = true\n",
+            fake.server.url(),
+            state_dir.display(),
+            demos.display()
+        );
+        std::fs::write(&real, text).unwrap();
+    };
+    write_real("wrong-token");
+    let link = env.root.path().join("config.toml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let daemon = support::bin::Daemon::spawn(
+        support::bin::command(&link)
+            .arg("run")
+            .stderr(std::process::Stdio::piped()),
+    );
+    std::fs::write(demos.join("TINY.replay"), TINY).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while fake.upload_requests() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no upload try");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    write_real(TOKEN);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(fake.created(), 0, "no reload without the signal");
+    daemon.signal("HUP");
+    while fake.created() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGHUP did not reload the token"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    daemon.signal("TERM");
+    let out = daemon.output().await;
+    let log = text(&out.stderr);
+    assert!(
+        log.contains("SIGHUP") && log.contains("config reloaded"),
+        "{log}"
+    );
 }

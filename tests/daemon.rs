@@ -392,3 +392,82 @@ async fn a_folder_that_appears_later_is_watched() {
     .await;
     daemon.stop().await;
 }
+
+/// Writes the config file the daemon reloads, pointing at the test's folders and server.
+fn write_config_file(setup: &Setup, extra: &str) -> std::path::PathBuf {
+    let path = setup.root.path().join("config.toml");
+    support::bin::write_config(
+        &path,
+        &setup.fake.server.url(),
+        support::ballchasing::TOKEN,
+        extra,
+    );
+    path
+}
+
+#[tokio::test]
+async fn the_config_file_is_reloaded_and_a_bad_one_is_ignored() {
+    let setup = Setup::new().await;
+    let path = write_config_file(&setup, "visibility = \"unlisted\"\n");
+    let config = autochase::config::Config::load(Some(&path), None).unwrap();
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    let visibility = |n: usize| {
+        let uploads: Vec<_> = setup
+            .fake
+            .server
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/v2/upload")
+            .collect();
+        uploads[n].query_one("visibility").map(str::to_owned)
+    };
+    std::fs::write(setup.path("A.replay"), TINY).unwrap();
+    until(&setup, "first", |s| uploaded(s).len() == 1).await;
+    assert_eq!(visibility(0).as_deref(), Some("unlisted"));
+
+    write_config_file(&setup, "visibility = \"private\"\n");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        daemon.status.wait_for(|s| s.reloads == 1),
+    )
+    .await
+    .expect("reloaded")
+    .unwrap();
+    std::fs::write(setup.path("B.replay"), SMALL).unwrap();
+    until(&setup, "second", |s| uploaded(s).len() == 2).await;
+    assert_eq!(visibility(1).as_deref(), Some("private"));
+
+    // A broken file is reported and the running config kept.
+    std::fs::write(&path, "visibility = \n").unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(daemon.status.borrow().reloads, 1);
+    std::fs::write(setup.path("C.replay"), HEAT).unwrap();
+    until(&setup, "third", |s| uploaded(s).len() == 3).await;
+    assert_eq!(visibility(2).as_deref(), Some("private"));
+    daemon.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_token_in_the_config_ends_a_token_pause_at_once() {
+    let setup = Setup::new().await;
+    let path = setup.root.path().join("config.toml");
+    support::bin::write_config(&path, &setup.fake.server.url(), "wrong-token", "");
+    let config = autochase::config::Config::load(Some(&path), None).unwrap();
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    std::fs::write(setup.path("A.replay"), TINY).unwrap();
+    until(&setup, "token pause", |s| s.pause.is_some()).await;
+    write_config_file(&setup, "");
+    // Without the reload the next try would come a minute later.
+    let state = tokio::time::timeout(
+        Duration::from_secs(10),
+        until(&setup, "uploaded with the new token", |s| {
+            uploaded(s).len() == 1 && s.pause.is_none()
+        }),
+    )
+    .await
+    .expect("uploaded within 10 s of the new token");
+    daemon.stop().await;
+    assert_eq!(uploaded(&state).len(), 1);
+}

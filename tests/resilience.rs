@@ -10,9 +10,13 @@ use std::time::Duration;
 use autochase::core::Pauses;
 use autochase::state::{Outcome, PauseCause, STATE_FILE, State, Status};
 use support::ballchasing::{Answer, Faults, TOKEN};
-use support::bin::{autochase, command, text, write_config};
+#[cfg(unix)]
+use support::bin::{Daemon, command};
+use support::bin::{autochase, text, write_config};
 use support::harness::{Setup, until, uploaded};
-use support::replays::{LAN, SMALL, TINY, distinct};
+use support::replays::{TINY, distinct};
+#[cfg(unix)]
+use support::replays::{LAN, SMALL};
 
 /// `n` distinct small replays written into the demos folder as `R00.replay`….
 fn write_replays(demos: &Path, n: u32) -> Vec<PathBuf> {
@@ -311,6 +315,7 @@ async fn a_refused_token_is_tried_at_most_once_a_minute() {
 }
 
 /// Where on this machine a file can be made that even root cannot read.
+#[cfg(unix)]
 fn make_unreadable(path: &Path) {
     #[cfg(unix)]
     {
@@ -536,6 +541,7 @@ fn in_namespace(script: &str, args: &[&std::ffi::OsStr]) -> Option<std::process:
 }
 
 /// Every file in `dir` with its bytes and mtime.
+#[cfg(target_os = "linux")]
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
     let mut all: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
@@ -620,33 +626,29 @@ async fn kill_9_twenty_times_during_a_backlog_loses_nothing_and_creates_nothing_
     let mut rng = fastrand::Rng::with_seed(20);
     let kills = 20;
     for round in 0..kills {
-        let mut child = command(&config_file)
-            .arg("run")
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = Daemon::spawn(
+            command(&config_file)
+                .arg("run")
+                .stderr(std::process::Stdio::null()),
+        );
         tokio::time::sleep(Duration::from_millis(rng.u64(30..300))).await;
-        child.kill().unwrap(); // SIGKILL
-        tokio::task::spawn_blocking(move || child.wait().unwrap())
-            .await
-            .unwrap();
+        child.kill(); // SIGKILL
         match State::read(&state_file) {
             Ok(_) => {}
             Err(e) => panic!("round {round}: the state does not load after kill -9: {e}"),
         }
     }
     let created_while_killing = setup.fake.created();
-    let mut child = command(&config_file)
-        .arg("run")
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Daemon::spawn(
+        command(&config_file)
+            .arg("run")
+            .stderr(std::process::Stdio::null()),
+    );
     let state = until(&setup, "all 30 uploaded after the crashes", |s| {
         uploaded(s).len() == 30
     })
     .await;
-    child.kill().unwrap();
-    let _ = child.wait();
+    child.kill();
     assert!(
         created_while_killing > 0,
         "the kills interrupted real progress"
@@ -686,26 +688,21 @@ async fn the_token_never_shows_in_logs_state_or_status_even_at_trace() {
             std::fs::write(setup.path("NEW.replay"), distinct(TINY, 99)).unwrap();
         }
         write_config(&config_file, &setup.fake.server.url(), token, extra);
-        let child = command(&config_file)
-            .arg("run")
-            .env("RUST_LOG", "trace")
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = Daemon::spawn(
+            command(&config_file)
+                .arg("run")
+                .env("RUST_LOG", "trace")
+                .stderr(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped()),
+        );
         let target = if token == TOKEN { 2 } else { 3 };
         until(&setup, "the run did its work", |s| {
             uploaded(s).len() == 2 && s.invalid.len() == 1 && setup.fake.upload_requests() >= target
         })
         .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
-        std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-            .await
-            .unwrap();
+        child.signal("TERM");
+        let out = child.output().await;
         let log = text(&out.stderr);
         assert!(log.contains("TRACE"), "trace logging was on");
         if token != TOKEN {

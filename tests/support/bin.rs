@@ -44,3 +44,50 @@ pub fn write_config(path: &Path, api: &str, token: &str, extra: &str) {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
 }
+
+/// A spawned daemon that is killed when the test ends, even by a failed assertion, so it
+/// cannot outlive the test holding its output pipes (which would hang `cargo test`).
+pub struct Daemon(pub Option<std::process::Child>);
+
+impl Daemon {
+    /// Spawns `command`.
+    pub fn spawn(command: &mut Command) -> Daemon {
+        Daemon(Some(command.spawn().unwrap()))
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().unwrap().id()
+    }
+
+    /// Sends `signal` (e.g. "TERM", "HUP") with kill(1).
+    #[cfg(unix)]
+    pub fn signal(&self, signal: &str) {
+        Command::new("kill")
+            .args([&format!("-{signal}"), &self.id().to_string()])
+            .status()
+            .unwrap();
+    }
+
+    /// Kills it with SIGKILL and waits.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits for it to exit and collects its output.
+    pub async fn output(mut self) -> Output {
+        let child = self.0.take().unwrap();
+        tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -46,6 +46,7 @@ impl Setup {
         let mut config = Config::from_toml(None, "", None).unwrap();
         config.token = Some(TOKEN.into());
         config.replay_dirs = vec![self.demos.clone()];
+        config.discover = false;
         config.visibility = Visibility::Unlisted;
         config.api_url = self.fake.server.url();
         config.state_dir = self.state_dir.clone();
