@@ -58,8 +58,10 @@ pub enum Validation {
     },
     /// The file is gone.
     Gone,
-    /// Could not be read right now (locked by the game on Windows, permissions).
+    /// Could not be read (permissions, a symlink loop, a disk error).
     Unreadable(String),
+    /// Another program holds it open exclusively (the game, still writing, on Windows).
+    Busy(String),
 }
 
 /// Reads the whole file and applies the completeness rule; blocking.
@@ -67,7 +69,7 @@ pub fn check_file(path: &Path, max_size: u64) -> Validation {
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Validation::Gone,
-        Err(e) => return Validation::Unreadable(e.to_string()),
+        Err(e) => return unreadable(e),
     };
     let mtime_ns = state::mtime_ns(&meta);
     if !meta.is_file() {
@@ -91,7 +93,7 @@ pub fn check_file(path: &Path, max_size: u64) -> Validation {
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Validation::Gone,
-        Err(e) => return Validation::Unreadable(e.to_string()),
+        Err(e) => return unreadable(e),
     };
     match replay::validate(&bytes) {
         Ok(info) => Validation::Valid {
@@ -115,6 +117,20 @@ fn stamp(path: &Path) -> Option<(u64, u64)> {
         .or_else(|_| std::fs::symlink_metadata(path))
         .ok()
         .map(|meta| (meta.len(), state::mtime_ns(&meta)))
+}
+
+fn unreadable(error: std::io::Error) -> Validation {
+    if held_by_another_program(error.raw_os_error(), cfg!(windows)) {
+        Validation::Busy(error.to_string())
+    } else {
+        Validation::Unreadable(error.to_string())
+    }
+}
+
+/// Windows' sharing and lock violations (ERROR_SHARING_VIOLATION 32, ERROR_LOCK_VIOLATION 33):
+/// the file is open elsewhere without sharing. The same numbers mean other things on unix.
+pub fn held_by_another_program(os_error: Option<i32>, windows: bool) -> bool {
+    windows && matches!(os_error, Some(32 | 33))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -672,6 +688,15 @@ impl Engine {
                     );
                 }
             }
+            Validation::Busy(reason) => {
+                // Still being written: never judged, looked at again soon.
+                track.last_change = Instant::now();
+                let after = core::RECHECK_BASE
+                    .saturating_mul(2u32.saturating_pow(track.checks.min(5)))
+                    .min(core::RECHECK_MAX);
+                debug!(path = %path.display(), %reason, "held by another program; not ready yet");
+                track.next_check = Some(Instant::now() + after);
+            }
             Validation::Unreadable(reason) => {
                 if self.mode == Mode::OneShot {
                     self.tracks.remove(&path);
@@ -686,7 +711,7 @@ impl Engine {
                     let (size, mtime_ns) = stamp(&path).unwrap_or_default();
                     self.fail_file(path, size, mtime_ns, reason)?;
                 } else {
-                    // On Windows the game may still hold the file: not ready yet.
+                    // Perhaps passing (a network folder, an antivirus scan): look again.
                     let after = core::RECHECK_MAX.min(self.config.invalid_after / 4);
                     debug!(path = %path.display(), %reason, "cannot read yet");
                     track.next_check = Some(Instant::now() + after);
@@ -1069,5 +1094,22 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_windows_sharing_and_lock_violations_mean_busy() {
+        assert!(held_by_another_program(Some(32), true));
+        assert!(held_by_another_program(Some(33), true));
+        assert!(
+            !held_by_another_program(Some(5), true),
+            "access denied is not busy"
+        );
+        assert!(!held_by_another_program(Some(32), false), "EPIPE on unix");
+        assert!(!held_by_another_program(None, true));
     }
 }

@@ -14,9 +14,9 @@ use support::ballchasing::{Answer, Faults, TOKEN};
 use support::bin::{Daemon, command};
 use support::bin::{autochase, text, write_config};
 use support::harness::{Setup, until, uploaded};
-use support::replays::{TINY, distinct};
 #[cfg(unix)]
 use support::replays::{LAN, SMALL};
+use support::replays::{TINY, distinct};
 
 /// `n` distinct small replays written into the demos folder as `R00.replay`….
 fn write_replays(demos: &Path, n: u32) -> Vec<PathBuf> {
