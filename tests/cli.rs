@@ -355,3 +355,48 @@ async fn sighup_reloads_the_config() {
         "{log}"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn log_file_writes_a_dated_file_beside_stderr() {
+    let fake = FakeBallchasing::start().await;
+    let env = Env::new();
+    let config = env.root.path().join("config.toml");
+    write_config(
+        &config,
+        &fake.server.url(),
+        TOKEN,
+        "log_file = \"logs/autochase.log\"\n",
+    );
+    let daemon = support::bin::Daemon::spawn(
+        support::bin::command(&config)
+            .arg("run")
+            .stderr(std::process::Stdio::piped()),
+    );
+    let logs = env.root.path().join("logs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let log_text = || -> Option<String> {
+        let entry = std::fs::read_dir(&logs).ok()?.flatten().next()?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("autochase.")
+                && name.ends_with(".log")
+                && name.len() == "autochase.2026-11-26.log".len(),
+            "{name}"
+        );
+        std::fs::read_to_string(entry.path()).ok()
+    };
+    while !log_text().is_some_and(|t| t.contains("ready: initial scan done")) {
+        assert!(std::time::Instant::now() < deadline, "no log file");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    daemon.signal("TERM");
+    let out = daemon.output().await;
+    assert!(
+        text(&out.stderr).contains("ready: initial scan done"),
+        "stderr too"
+    );
+    let file = log_text().unwrap();
+    assert!(file.contains("stopped"), "{file}");
+    assert!(!file.contains('\u{1b}'), "no colour codes in the file");
+}
