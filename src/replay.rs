@@ -84,6 +84,26 @@ fn le_u32(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
 }
 
+/// Rocket League's CRC-32: polynomial 0x04C11DB7, initial value 0x10340DFE, not reflected,
+/// final XOR 0xFFFFFFFF (the same function as `boxcars::crc::calc_crc`, which a property test
+/// checks). `crc-fast` computes it with carry-less multiplication where the CPU has it,
+/// about ten times faster than boxcars' table; a 2 MB replay takes ~0.05 ms instead of 0.45.
+pub fn crc(bytes: &[u8]) -> u32 {
+    static PARAMS: std::sync::LazyLock<crc_fast::CrcParams> = std::sync::LazyLock::new(|| {
+        crc_fast::CrcParams::new(
+            "CRC-32/ROCKET-LEAGUE",
+            32,
+            0x04c1_1db7,
+            0x1034_0dfe,
+            false,
+            0xffff_ffff,
+            // The check value (CRC of "123456789"), computed with boxcars' reference table.
+            0xdbfa_7673,
+        )
+    });
+    crc_fast::checksum_with_params(*PARAMS, bytes) as u32
+}
+
 /// Checks the completeness rule on the whole file's bytes and reads the header.
 pub fn validate(bytes: &[u8]) -> Result<ReplayInfo, Invalid> {
     let len = bytes.len() as u64;
@@ -120,10 +140,10 @@ pub fn validate(bytes: &[u8]) -> Result<ReplayInfo, Invalid> {
             actual: len,
         });
     }
-    if boxcars::crc::calc_crc(&bytes[8..header_end]) != le_u32(bytes, 4) {
+    if crc(&bytes[8..header_end]) != le_u32(bytes, 4) {
         return Err(Invalid::HeaderCrc);
     }
-    if boxcars::crc::calc_crc(&bytes[header_end + 8..]) != le_u32(bytes, header_end + 4) {
+    if crc(&bytes[header_end + 8..]) != le_u32(bytes, header_end + 4) {
         return Err(Invalid::BodyCrc);
     }
     Ok(header_info(bytes))
@@ -169,6 +189,24 @@ mod tests {
     use super::*;
 
     const SMALL: &[u8] = include_bytes!("../tests/fixtures/good/small-frames.replay");
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_crc_is_rocket_leagues_crc(
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..5000),
+        ) {
+            proptest::prop_assert_eq!(crc(&data), boxcars::crc::calc_crc(&data));
+        }
+    }
+
+    #[test]
+    fn the_fast_crc_matches_on_every_fixture_and_the_check_string() {
+        assert_eq!(crc(b"123456789"), boxcars::crc::calc_crc(b"123456789"));
+        let lan = include_bytes!("../tests/fixtures/good/soccar-lan.replay");
+        for data in [SMALL, &lan[..], &lan[..lan.len() - 1], &lan[3..]] {
+            assert_eq!(crc(data), boxcars::crc::calc_crc(data));
+        }
+    }
 
     #[test]
     fn a_good_replay_is_complete_and_has_an_id() {
