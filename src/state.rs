@@ -252,6 +252,15 @@ mod path_repr {
     }
 }
 
+/// A parsed journal and what compaction needs to know of the file.
+struct Parsed {
+    state: State,
+    skipped: usize,
+    lines: usize,
+    /// The last line ended with a newline (appending after it is safe).
+    clean_end: bool,
+}
+
 /// The state in memory.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
@@ -361,11 +370,23 @@ impl State {
     /// Parses journal lines: the state and how many lines were skipped as unreadable.
     /// An error of kind `Other` means the content is not an autochase state at all.
     pub fn parse(input: impl BufRead) -> std::io::Result<(State, usize)> {
+        State::parse_counted(input).map(|p| (p.state, p.skipped))
+    }
+
+    fn parse_counted(mut input: impl BufRead) -> std::io::Result<Parsed> {
         let mut state = State::default();
         let mut skipped = 0;
         let mut header_ok = false;
-        for (n, line) in input.split(b'\n').enumerate() {
-            let line = line?;
+        let mut lines = 0;
+        let mut clean_end = true;
+        let mut line = Vec::new();
+        for n in 0.. {
+            line.clear();
+            if input.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            lines += 1;
+            clean_end = line.last() == Some(&b'\n');
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -391,32 +412,50 @@ impl State {
                 "no valid header line: not an autochase state file",
             ));
         }
-        Ok((state, skipped))
+        Ok(Parsed {
+            state,
+            skipped,
+            lines,
+            clean_end,
+        })
     }
 
     /// The compact journal holding exactly this state, and its line count.
     pub fn encode(&self) -> (Vec<u8>, usize) {
         let mut out = Vec::with_capacity(256 * (self.replays.len() + 1));
+        let lines = self.encode_into(&mut out).expect("writing to memory");
+        (out, lines)
+    }
+
+    /// Writes the compact journal to `out` (streamed: 20,000 records need no 8 MB buffer).
+    fn encode_into(&self, mut out: impl Write) -> std::io::Result<usize> {
         let mut lines = 0;
-        let mut push = |entry: &Entry| {
-            serde_json::to_writer(&mut out, entry).expect("state serializes");
-            out.push(b'\n');
+        let mut push = |entry: &Entry| -> std::io::Result<()> {
+            serde_json::to_writer(&mut out, entry).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")?;
             lines += 1;
+            Ok(())
         };
         push(&Entry::Header {
             format: FORMAT.into(),
             version: VERSION,
-        });
+        })?;
         for record in self.replays.values() {
-            push(&Entry::Replay(record.clone()));
+            push(&Entry::Replay(record.clone()))?;
         }
         for file in self.invalid.values() {
-            push(&Entry::Invalid(file.clone()));
+            push(&Entry::Invalid(file.clone()))?;
         }
         if let Some(pause) = &self.pause {
-            push(&Entry::Paused(pause.clone()));
+            push(&Entry::Paused(pause.clone()))?;
         }
-        (out, lines)
+        out.flush()?;
+        Ok(lines)
+    }
+
+    /// Lines a compact journal of this state has.
+    fn live_lines(&self) -> usize {
+        1 + self.replays.len() + self.invalid.len() + usize::from(self.pause.is_some())
     }
 
     /// Path → record, for skipping unchanged files without reading them.
@@ -441,9 +480,24 @@ impl Journal {
     pub fn open(state_dir: &Path) -> Result<(Journal, Loaded), StateError> {
         std::fs::create_dir_all(state_dir).map_err(io_err("creating state folder", state_dir))?;
         let path = state_dir.join(STATE_FILE);
-        let (state, first_start, kept_aside, skipped_lines) = match State::read(&path) {
+        let read = match File::open(&path) {
+            Ok(file) => State::parse_counted(BufReader::new(file)).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+        .map_err(io_err("reading state", &path));
+        // Compact only when it pays: a new, damaged or torn file, or one grown well past the
+        // state it holds. Rewriting 20,000 records at every start would cost time and writes.
+        let mut compact = true;
+        let mut lines = 0;
+        let (state, first_start, kept_aside, skipped_lines) = match read {
             Ok(None) => (State::default(), true, None, 0),
-            Ok(Some((state, skipped))) => (state, false, None, skipped),
+            Ok(Some(parsed)) => {
+                let live = parsed.state.live_lines();
+                compact = parsed.skipped > 0 || !parsed.clean_end || parsed.lines > 2 * live + 64;
+                lines = parsed.lines;
+                (parsed.state, false, None, parsed.skipped)
+            }
             Err(e) if e.source.kind() == std::io::ErrorKind::Other => {
                 let aside = path.with_extension(format!(
                     "jsonl.damaged-{}",
@@ -461,7 +515,15 @@ impl Journal {
         if skipped_lines > 0 {
             warn!(path = %path.display(), lines = skipped_lines, "skipped unreadable state lines (a torn last line after a crash is normal)");
         }
-        let journal = Journal::rewrite(&path, &state)?;
+        let journal = if compact {
+            Journal::rewrite(&path, &state)?
+        } else {
+            let file = OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .map_err(io_err("opening state", &path))?;
+            Journal { path, file, lines }
+        };
         Ok((
             journal,
             Loaded {
@@ -476,12 +538,18 @@ impl Journal {
     /// Writes a compact journal of `state` atomically and opens it for appending.
     fn rewrite(path: &Path, state: &State) -> Result<Journal, StateError> {
         let tmp = path.with_extension("jsonl.tmp");
-        let (out, lines) = state.encode();
-        {
-            let mut f = File::create(&tmp).map_err(io_err("writing state", &tmp))?;
-            f.write_all(&out).map_err(io_err("writing state", &tmp))?;
-            f.sync_all().map_err(io_err("syncing state", &tmp))?;
-        }
+        let lines = {
+            let f = File::create(&tmp).map_err(io_err("writing state", &tmp))?;
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, f);
+            let lines = state
+                .encode_into(&mut out)
+                .map_err(io_err("writing state", &tmp))?;
+            out.into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|f| f.sync_all())
+                .map_err(io_err("syncing state", &tmp))?;
+            lines
+        };
         std::fs::rename(&tmp, path).map_err(io_err("replacing state", path))?;
         sync_dir(path.parent().unwrap_or(Path::new(".")));
         let file = OpenOptions::new()
@@ -538,7 +606,7 @@ impl Journal {
 
     /// Rewrites the journal when it has grown well past the state it holds.
     pub fn maybe_compact(&mut self, state: &State) -> Result<(), StateError> {
-        let live = 2 + state.replays.len() + state.invalid.len();
+        let live = state.live_lines();
         if self.lines > 1024 && self.lines > 4 * live {
             *self = Journal::rewrite(&self.path, state)?;
         }
@@ -645,6 +713,32 @@ mod tests {
             }
             assert_eq!(state.replays.len(), complete_lines, "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn a_clean_journal_is_appended_to_and_a_torn_one_compacted_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STATE_FILE);
+        let (mut journal, _) = Journal::open(dir.path()).unwrap();
+        journal.record(&record("A", Status::Uploaded)).unwrap();
+        drop(journal);
+        let before = std::fs::read(&path).unwrap();
+        // Clean: opened for appending as it is, not rewritten.
+        let (mut journal, _) = Journal::open(dir.path()).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        journal.record(&record("B", Status::Uploaded)).unwrap();
+        drop(journal);
+        assert!(std::fs::read(&path).unwrap().starts_with(&before));
+        // Its last newline lost: appending would glue two lines; it is compacted first.
+        let mut cut = std::fs::read(&path).unwrap();
+        cut.pop();
+        std::fs::write(&path, &cut).unwrap();
+        let (mut journal, loaded) = Journal::open(dir.path()).unwrap();
+        assert_eq!(loaded.state.replays.len(), 2);
+        journal.record(&record("C", Status::Uploaded)).unwrap();
+        drop(journal);
+        let (state, skipped) = State::read(&path).unwrap().unwrap();
+        assert_eq!((state.replays.len(), skipped), (3, 0));
     }
 
     #[test]
