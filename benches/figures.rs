@@ -8,340 +8,353 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use support::ballchasing::{Answer, FakeBallchasing, Faults, TOKEN};
-use support::bin::{Daemon, command, write_config};
-use support::replays::{LAN, TINY, distinct};
-
 fn main() {
-    let wanted: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .collect();
-    let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| name.contains(w.as_str()));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    println!("| figure | measured | target |\n|---|---|---|");
-    rt.block_on(async {
-        if run("latency") {
-            latency().await;
-        }
-        if run("pacing") {
-            pacing().await;
-        }
-        if run("idle") {
-            idle().await;
-        }
-        if run("scale") {
-            scale().await;
-        }
-    });
+    #[cfg(target_os = "linux")]
+    linux::main();
+    #[cfg(not(target_os = "linux"))]
+    eprintln!("the figures read /proc and run on Linux only");
 }
 
-/// A folder of replays, a state folder and a config, in a temp dir.
-struct Work {
-    root: tempfile::TempDir,
-    demos: PathBuf,
-    config: PathBuf,
-    notify: PathBuf,
-}
+#[cfg(target_os = "linux")]
+mod linux {
+    use std::os::unix::net::UnixDatagram;
+    use std::path::{Path, PathBuf};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
 
-impl Work {
-    fn new(fake: &FakeBallchasing, extra: &str) -> Work {
-        let root = tempfile::tempdir().unwrap();
-        let demos = root.path().join("Demos");
-        std::fs::create_dir(&demos).unwrap();
-        let config = root.path().join("config.toml");
-        write_config(&config, &fake.server.url(), TOKEN, extra);
-        let notify = root.path().join("notify.sock");
-        Work {
-            root,
-            demos,
-            config,
-            notify,
-        }
-    }
+    use super::support::ballchasing::{Answer, FakeBallchasing, Faults, TOKEN};
+    use super::support::bin::{Daemon, command, write_config};
+    use super::support::replays::{LAN, TINY, distinct};
 
-    fn state(&self) -> PathBuf {
-        self.root.path().join("state/state.jsonl")
-    }
-
-    /// Starts the daemon; returns it and how long it took to tell systemd it is ready.
-    fn start(&self) -> (Daemon, Duration) {
-        let _ = std::fs::remove_file(&self.notify);
-        let socket = UnixDatagram::bind(&self.notify).unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_secs(120)))
+    pub fn main() {
+        let wanted: Vec<String> = std::env::args()
+            .skip(1)
+            .filter(|a| !a.starts_with("--"))
+            .collect();
+        let run =
+            |name: &str| wanted.is_empty() || wanted.iter().any(|w| name.contains(w.as_str()));
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
             .unwrap();
-        let started = Instant::now();
-        let daemon = Daemon::spawn(
-            command(&self.config)
-                .arg("run")
-                .env("NOTIFY_SOCKET", &self.notify)
-                .stderr(Stdio::null()),
+        println!("| figure | measured | target |\n|---|---|---|");
+        rt.block_on(async {
+            if run("latency") {
+                latency().await;
+            }
+            if run("pacing") {
+                pacing().await;
+            }
+            if run("idle") {
+                idle().await;
+            }
+            if run("scale") {
+                scale().await;
+            }
+        });
+    }
+
+    /// A folder of replays, a state folder and a config, in a temp dir.
+    struct Work {
+        root: tempfile::TempDir,
+        demos: PathBuf,
+        config: PathBuf,
+        notify: PathBuf,
+    }
+
+    impl Work {
+        fn new(fake: &FakeBallchasing, extra: &str) -> Work {
+            let root = tempfile::tempdir().unwrap();
+            let demos = root.path().join("Demos");
+            std::fs::create_dir(&demos).unwrap();
+            let config = root.path().join("config.toml");
+            write_config(&config, &fake.server.url(), TOKEN, extra);
+            let notify = root.path().join("notify.sock");
+            Work {
+                root,
+                demos,
+                config,
+                notify,
+            }
+        }
+
+        fn state(&self) -> PathBuf {
+            self.root.path().join("state/state.jsonl")
+        }
+
+        /// Starts the daemon; returns it and how long it took to tell systemd it is ready.
+        fn start(&self) -> (Daemon, Duration) {
+            let _ = std::fs::remove_file(&self.notify);
+            let socket = UnixDatagram::bind(&self.notify).unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_secs(120)))
+                .unwrap();
+            let started = Instant::now();
+            let daemon = Daemon::spawn(
+                command(&self.config)
+                    .arg("run")
+                    .env("NOTIFY_SOCKET", &self.notify)
+                    .stderr(Stdio::null()),
+            );
+            let mut buf = [0u8; 256];
+            loop {
+                let n = socket.recv(&mut buf).expect("READY=1 within 2 minutes");
+                if buf[..n].starts_with(b"READY=1") {
+                    return (daemon, started.elapsed());
+                }
+            }
+        }
+
+        /// `n` distinct small replays, uploaded already as far as the state knows: a first start
+        /// records them (as present before first start), then the records are marked uploaded.
+        async fn with_uploaded(&self, n: u32) {
+            for i in 0..n {
+                std::fs::write(self.demos.join(format!("{i:05}.replay")), distinct(TINY, i))
+                    .unwrap();
+            }
+            let (daemon, _) = self.start();
+            let deadline = Instant::now() + Duration::from_secs(300);
+            while state_records(&self.state()) < n as usize {
+                assert!(Instant::now() < deadline, "first start did not record {n}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            daemon.signal("TERM");
+            let _ = daemon.output().await;
+            let text = std::fs::read_to_string(self.state()).unwrap();
+            std::fs::write(
+                self.state(),
+                text.replace("\"status\":\"skipped\"", "\"status\":\"uploaded\""),
+            )
+            .unwrap();
+        }
+    }
+
+    fn state_records(path: &Path) -> usize {
+        autochase::state::State::read(path)
+            .ok()
+            .flatten()
+            .map_or(0, |(s, _)| s.replays.len())
+    }
+
+    fn row(figure: &str, measured: String, target: &str) {
+        println!("| {figure} | {measured} | {target} |");
+    }
+
+    fn percentile(sorted: &[Duration], p: f64) -> Duration {
+        sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+    }
+
+    fn ms(d: Duration) -> String {
+        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    }
+
+    async fn uploads_seen(fake: &FakeBallchasing, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while fake.upload_requests() < n {
+            assert!(Instant::now() < deadline, "upload {n} never came");
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+    }
+
+    /// 50 replays of 1 MB written in 64 KiB chunks; close() to the upload request's arrival.
+    async fn latency() {
+        let fake = FakeBallchasing::start().await;
+        let work = Work::new(&fake, "");
+        let (_daemon, _) = work.start();
+        let mut latencies = Vec::new();
+        for i in 0..50u32 {
+            let bytes = distinct(LAN, i);
+            let path = work.demos.join(format!("L{i:02}.replay"));
+            let closed = tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                let mut file = std::fs::File::create(&path).unwrap();
+                for chunk in bytes.chunks(64 * 1024) {
+                    file.write_all(chunk).unwrap();
+                    // The game writes in bursts; a short pause lets the watcher see partial files.
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                drop(file);
+                Instant::now()
+            })
+            .await
+            .unwrap();
+            uploads_seen(&fake, i as usize + 1).await;
+            let arrived = fake
+                .server
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == "/v2/upload")
+                .nth(i as usize)
+                .unwrap()
+                .at
+                .into_std();
+            latencies.push(arrived.saturating_duration_since(closed));
+            // Stay under the configured pace, so pacing does not count as latency.
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        latencies.sort();
+        row(
+            "save→upload latency, 50 × 1 MB in 64 KiB chunks",
+            format!(
+                "p50 {}, p90 {}, max {}",
+                ms(percentile(&latencies, 0.5)),
+                ms(percentile(&latencies, 0.9)),
+                ms(*latencies.last().unwrap())
+            ),
+            "p50 ≤ 100 ms, max ≤ 500 ms",
         );
-        let mut buf = [0u8; 256];
-        loop {
-            let n = socket.recv(&mut buf).expect("READY=1 within 2 minutes");
-            if buf[..n].starts_with(b"READY=1") {
-                return (daemon, started.elapsed());
-            }
-        }
     }
 
-    /// `n` distinct small replays, uploaded already as far as the state knows: a first start
-    /// records them (as present before first start), then the records are marked uploaded.
-    async fn with_uploaded(&self, n: u32) {
-        for i in 0..n {
-            std::fs::write(self.demos.join(format!("{i:05}.replay")), distinct(TINY, i)).unwrap();
-        }
-        let (daemon, _) = self.start();
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while state_records(&self.state()) < n as usize {
-            assert!(Instant::now() < deadline, "first start did not record {n}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        daemon.signal("TERM");
-        let _ = daemon.output().await;
-        let text = std::fs::read_to_string(self.state()).unwrap();
-        std::fs::write(
-            self.state(),
-            text.replace("\"status\":\"skipped\"", "\"status\":\"uploaded\""),
-        )
-        .unwrap();
-    }
-}
-
-fn state_records(path: &Path) -> usize {
-    autochase::state::State::read(path)
-        .ok()
-        .flatten()
-        .map_or(0, |(s, _)| s.replays.len())
-}
-
-fn row(figure: &str, measured: String, target: &str) {
-    println!("| {figure} | {measured} | {target} |");
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-async fn uploads_seen(fake: &FakeBallchasing, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while fake.upload_requests() < n {
-        assert!(Instant::now() < deadline, "upload {n} never came");
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    }
-}
-
-/// 50 replays of 1 MB written in 64 KiB chunks; close() to the upload request's arrival.
-async fn latency() {
-    let fake = FakeBallchasing::start().await;
-    let work = Work::new(&fake, "");
-    let (_daemon, _) = work.start();
-    let mut latencies = Vec::new();
-    for i in 0..50u32 {
-        let bytes = distinct(LAN, i);
-        let path = work.demos.join(format!("L{i:02}.replay"));
-        let closed = tokio::task::spawn_blocking(move || {
-            use std::io::Write;
-            let mut file = std::fs::File::create(&path).unwrap();
-            for chunk in bytes.chunks(64 * 1024) {
-                file.write_all(chunk).unwrap();
-                // The game writes in bursts; a short pause lets the watcher see partial files.
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            drop(file);
-            Instant::now()
+    /// 200 queued replays; the server allows R uploads a second and answers 429 beyond.
+    async fn pacing() {
+        let rate = 10usize;
+        let fake = FakeBallchasing::with_faults(Faults {
+            per_second: Some(rate),
+            ..Faults::default()
         })
-        .await
-        .unwrap();
-        uploads_seen(&fake, i as usize + 1).await;
-        let arrived = fake
-            .server
-            .requests()
-            .into_iter()
-            .filter(|r| r.path == "/v2/upload")
-            .nth(i as usize)
+        .await;
+        let work = Work::new(&fake, "backfill = true\n");
+        for i in 0..200u32 {
+            std::fs::write(
+                work.demos.join(format!("P{i:03}.replay")),
+                distinct(TINY, i),
+            )
+            .unwrap();
+        }
+        let (_daemon, _) = work.start();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while fake.created() < 200 {
+            assert!(Instant::now() < deadline, "200 uploads within 2 minutes");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let books = fake.books.lock().unwrap();
+        let first = books.answers.first().unwrap().1;
+        let last = books
+            .answers
+            .iter()
+            .rfind(|(a, _)| *a == Answer::Created)
             .unwrap()
-            .at
-            .into_std();
-        latencies.push(arrived.saturating_duration_since(closed));
-        // Stay under the configured pace, so pacing does not count as latency.
-        tokio::time::sleep(Duration::from_millis(150)).await;
+            .1;
+        let drain = last - first;
+        let ideal = Duration::from_secs_f64(199.0 / rate as f64);
+        row(
+            &format!("pacing, 200 uploads, server limit {rate}/s, upload_rate = {rate}"),
+            format!(
+                "drain {:.2} s = {:.3} × ideal {:.1} s, {} × 429",
+                drain.as_secs_f64(),
+                drain.as_secs_f64() / ideal.as_secs_f64(),
+                ideal.as_secs_f64(),
+                books.count(Answer::RateLimited)
+            ),
+            "≤ 1.05 × ideal, zero 429s",
+        );
     }
-    latencies.sort();
-    row(
-        "save→upload latency, 50 × 1 MB in 64 KiB chunks",
-        format!(
-            "p50 {}, p90 {}, max {}",
-            ms(percentile(&latencies, 0.5)),
-            ms(percentile(&latencies, 0.9)),
-            ms(*latencies.last().unwrap())
-        ),
-        "p50 ≤ 100 ms, max ≤ 500 ms",
-    );
-}
 
-/// 200 queued replays; the server allows R uploads a second and answers 429 beyond.
-async fn pacing() {
-    let rate = 10usize;
-    let fake = FakeBallchasing::with_faults(Faults {
-        per_second: Some(rate),
-        ..Faults::default()
-    })
-    .await;
-    let work = Work::new(&fake, "backfill = true\n");
-    for i in 0..200u32 {
-        std::fs::write(
-            work.demos.join(format!("P{i:03}.replay")),
-            distinct(TINY, i),
-        )
-        .unwrap();
+    /// One process's figures from /proc: resident and peak memory (KiB), CPU (ns) and context
+    /// switches summed over its threads.
+    struct Proc {
+        rss_kib: u64,
+        hwm_kib: u64,
+        cpu_ns: u64,
+        switches: u64,
     }
-    let (_daemon, _) = work.start();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while fake.created() < 200 {
-        assert!(Instant::now() < deadline, "200 uploads within 2 minutes");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+
+    fn proc_figures(pid: u32) -> Proc {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let field = |text: &str, key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let (mut cpu_ns, mut switches) = (0, 0);
+        for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+            .unwrap()
+            .flatten()
+        {
+            let sched = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            cpu_ns += sched
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            let task_status =
+                std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            switches += field(&task_status, "voluntary_ctxt_switches:")
+                + field(&task_status, "nonvoluntary_ctxt_switches:");
+        }
+        Proc {
+            rss_kib: field(&status, "VmRSS:"),
+            hwm_kib: field(&status, "VmHWM:"),
+            cpu_ns,
+            switches,
+        }
     }
-    let books = fake.books.lock().unwrap();
-    let first = books.answers.first().unwrap().1;
-    let last = books
-        .answers
-        .iter()
-        .rfind(|(a, _)| *a == Answer::Created)
-        .unwrap()
-        .1;
-    let drain = last - first;
-    let ideal = Duration::from_secs_f64(199.0 / rate as f64);
-    row(
-        &format!("pacing, 200 uploads, server limit {rate}/s, upload_rate = {rate}"),
-        format!(
-            "drain {:.2} s = {:.3} × ideal {:.1} s, {} × 429",
-            drain.as_secs_f64(),
-            drain.as_secs_f64() / ideal.as_secs_f64(),
-            ideal.as_secs_f64(),
-            books.count(Answer::RateLimited)
-        ),
-        "≤ 1.05 × ideal, zero 429s",
-    );
-}
 
-/// One process's figures from /proc: resident and peak memory (KiB), CPU (ns) and context
-/// switches summed over its threads.
-struct Proc {
-    rss_kib: u64,
-    hwm_kib: u64,
-    cpu_ns: u64,
-    switches: u64,
-}
-
-fn proc_figures(pid: u32) -> Proc {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |text: &str, key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let (mut cpu_ns, mut switches) = (0, 0);
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .unwrap()
-        .flatten()
-    {
-        let sched = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
-        cpu_ns += sched
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        let task_status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
-        switches += field(&task_status, "voluntary_ctxt_switches:")
-            + field(&task_status, "nonvoluntary_ctxt_switches:");
+    fn mib(kib: u64) -> String {
+        format!("{:.1} MiB", kib as f64 / 1024.0)
     }
-    Proc {
-        rss_kib: field(&status, "VmRSS:"),
-        hwm_kib: field(&status, "VmHWM:"),
-        cpu_ns,
-        switches,
+
+    /// Watching 1,000 uploaded replays for 60 s with nothing to do.
+    async fn idle() {
+        let fake = FakeBallchasing::start().await;
+        let work = Work::new(&fake, "");
+        work.with_uploaded(1000).await;
+        let before = fake.upload_requests();
+        let (daemon, _) = work.start();
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let start = proc_figures(daemon.id());
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let end = proc_figures(daemon.id());
+        row(
+            "idle, 1,000 uploaded replays, 60 s",
+            format!(
+                "RSS {} (peak {}), CPU {:.4} s/min, {} context switches/min, {} requests",
+                mib(end.rss_kib),
+                mib(end.hwm_kib),
+                (end.cpu_ns - start.cpu_ns) as f64 / 1e9,
+                end.switches - start.switches,
+                fake.upload_requests() - before
+            ),
+            "RSS ≤ 10 MiB, CPU ≤ 0.01 s/min, no busy polling",
+        );
     }
-}
 
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
-/// Watching 1,000 uploaded replays for 60 s with nothing to do.
-async fn idle() {
-    let fake = FakeBallchasing::start().await;
-    let work = Work::new(&fake, "");
-    work.with_uploaded(1000).await;
-    let before = fake.upload_requests();
-    let (daemon, _) = work.start();
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let start = proc_figures(daemon.id());
-    tokio::time::sleep(Duration::from_secs(60)).await;
-    let end = proc_figures(daemon.id());
-    row(
-        "idle, 1,000 uploaded replays, 60 s",
-        format!(
-            "RSS {} (peak {}), CPU {:.4} s/min, {} context switches/min, {} requests",
-            mib(end.rss_kib),
-            mib(end.hwm_kib),
-            (end.cpu_ns - start.cpu_ns) as f64 / 1e9,
-            end.switches - start.switches,
-            fake.upload_requests() - before
-        ),
-        "RSS ≤ 10 MiB, CPU ≤ 0.01 s/min, no busy polling",
-    );
-}
-
-/// 20,000 replay files and a state of 20,000 records: restart to ready, three times.
-async fn scale() {
-    let fake = FakeBallchasing::start().await;
-    let work = Work::new(&fake, "");
-    let first = Instant::now();
-    work.with_uploaded(20_000).await;
-    let first = first.elapsed();
-    let before = fake.upload_requests();
-    let mut readies = Vec::new();
-    let mut peak = 0;
-    for _ in 0..3 {
-        let (mut daemon, ready) = work.start();
-        readies.push(ready);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        peak = peak.max(proc_figures(daemon.id()).hwm_kib);
-        daemon.kill();
+    /// 20,000 replay files and a state of 20,000 records: restart to ready, three times.
+    async fn scale() {
+        let fake = FakeBallchasing::start().await;
+        let work = Work::new(&fake, "");
+        let first = Instant::now();
+        work.with_uploaded(20_000).await;
+        let first = first.elapsed();
+        let before = fake.upload_requests();
+        let mut readies = Vec::new();
+        let mut peak = 0;
+        for _ in 0..3 {
+            let (mut daemon, ready) = work.start();
+            readies.push(ready);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            peak = peak.max(proc_figures(daemon.id()).hwm_kib);
+            daemon.kill();
+        }
+        readies.sort();
+        row(
+            "scale, 20,000 files and records: start to ready (median of 3)",
+            format!(
+                "{} (runs {}), peak RSS {}, {} requests; the very first start, reading every file: {:.1} s",
+                ms(readies[1]),
+                readies
+                    .iter()
+                    .map(|d| ms(*d))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                mib(peak),
+                fake.upload_requests() - before,
+                first.as_secs_f64()
+            ),
+            "≤ 0.5 s, RSS ≤ 30 MiB, zero requests",
+        );
     }
-    readies.sort();
-    row(
-        "scale, 20,000 files and records: start to ready (median of 3)",
-        format!(
-            "{} (runs {}), peak RSS {}, {} requests; the very first start, reading every file: {:.1} s",
-            ms(readies[1]),
-            readies
-                .iter()
-                .map(|d| ms(*d))
-                .collect::<Vec<_>>()
-                .join(", "),
-            mib(peak),
-            fake.upload_requests() - before,
-            first.as_secs_f64()
-        ),
-        "≤ 0.5 s, RSS ≤ 30 MiB, zero requests",
-    );
 }
