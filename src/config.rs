@@ -8,8 +8,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::api::{Token, Visibility};
-use crate::core::Pauses;
+use crate::core::{Filter, Pauses};
 use crate::discover::{self, Home};
+use crate::title::Template;
 use crate::watch::Folders;
 
 /// Environment variable that names the config file.
@@ -50,6 +51,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Also log to this file, rotated daily (for Windows, where nothing collects stderr).
     pub log_file: Option<PathBuf>,
+    /// Title template applied after each upload we created.
+    pub title: Option<Template>,
+    /// Which replays to upload at all.
+    pub filter: Filter,
     /// How long uploads stop after a refused token or an exhausted quota. Not a file key: the
     /// defaults follow ballchasing's rules; tests shorten them.
     pub pauses: Pauses,
@@ -122,6 +127,10 @@ struct RawConfig {
     max_replay_size_mb: Option<Spanned<u64>>,
     request_timeout: Option<Spanned<u64>>,
     log_file: Option<PathBuf>,
+    title: Option<Spanned<String>>,
+    only_match_types: Option<Vec<String>>,
+    skip_match_types: Option<Vec<String>>,
+    min_duration: Option<Spanned<u64>>,
 }
 
 /// The platform's default config file (`~/.config/autochase/config.toml` on Linux).
@@ -227,6 +236,28 @@ impl Config {
         let rescan_interval = seconds("rescan_interval", &raw.rescan_interval, 60, 1)?;
         let invalid_after = seconds("invalid_after", &raw.invalid_after, 60, 1)?;
         let request_timeout = seconds("request_timeout", &raw.request_timeout, 120, 5)?;
+        let title = match &raw.title {
+            Some(t) if !t.get_ref().trim().is_empty() => Some(
+                Template::parse(t.get_ref())
+                    .map_err(|e| value_error("title", t.span(), e.to_string()))?,
+            ),
+            _ => None,
+        };
+        let lower = |v: &Option<Vec<String>>| -> Vec<String> {
+            v.iter()
+                .flatten()
+                .map(|m| m.trim().to_ascii_lowercase())
+                .collect()
+        };
+        let filter = Filter {
+            only_match_types: lower(&raw.only_match_types),
+            skip_match_types: lower(&raw.skip_match_types),
+            min_duration: raw
+                .min_duration
+                .as_ref()
+                .map(|s| Duration::from_secs(*s.get_ref()))
+                .filter(|d| !d.is_zero()),
+        };
         let max_replay_size = match &raw.max_replay_size_mb {
             None => 64 * 1024 * 1024,
             Some(mb) if *mb.get_ref() >= 1 => mb.get_ref() * 1024 * 1024,
@@ -302,6 +333,8 @@ impl Config {
             max_replay_size,
             request_timeout,
             log_file: raw.log_file.map(|f| base.join(f)),
+            title,
+            filter,
             pauses: Pauses::default(),
             token_source,
             warnings,
@@ -519,6 +552,24 @@ mod tests {
         // From the environment: no file holds it.
         let loaded = Config::load(Some(&config), Some("env".into())).unwrap();
         assert!(loaded.warnings.is_empty());
+    }
+
+    #[test]
+    fn a_bad_title_template_is_refused_at_load_with_its_line() {
+        let err = parse("backfill = true\ntitle = \"{mode} {map}\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2") && err.contains("`title`") && err.contains("{mode}"),
+            "{err}"
+        );
+        let ok = parse(
+            "title = \"{map}\"\nskip_match_types = [\"Private\", \" lan\"]\nmin_duration = 60\n",
+        )
+        .unwrap();
+        assert_eq!(ok.title.unwrap().source(), "{map}");
+        assert_eq!(ok.filter.skip_match_types, vec!["private", "lan"]);
+        assert_eq!(ok.filter.min_duration, Some(Duration::from_secs(60)));
     }
 
     #[test]

@@ -229,10 +229,11 @@ pub fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// Uploads `files` once (the caller holds the lock) and returns one report per file, as
-/// they come, through `progress`.
+/// they come, through `progress`. `force` uploads replays the filters would skip.
 pub async fn upload_once(
     config: Config,
     files: Vec<PathBuf>,
+    force: bool,
     progress: impl Fn(&Report),
 ) -> Result<Vec<Report>, DaemonError> {
     let client = client(&config)?;
@@ -240,6 +241,7 @@ pub async fn upload_once(
     let mut engine = Engine::new(config.clone(), Mode::OneShot, client)?;
     let (report_tx, mut report_rx) = mpsc::unbounded_channel();
     engine.report_to(report_tx);
+    engine.force(force);
     let (tx, rx) = mpsc::channel(files.len().max(1));
     for path in files {
         tx.send(FileEvent::Seen {

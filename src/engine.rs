@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
-use crate::api::{Client, Error as ApiError, Upload, UploadOutcome};
+use crate::api::{Client, Error as ApiError, ReplayPatch, Upload, UploadOutcome};
 use crate::config::Config;
 use crate::core::{self, Check, Verdict};
 use crate::replay::{self, Invalid, ReplayInfo};
@@ -183,6 +183,15 @@ pub struct Report {
     pub reason: Option<String>,
 }
 
+/// What a complete replay's validation established.
+struct Complete {
+    id: String,
+    size: u64,
+    mtime_ns: u64,
+    sha256: String,
+    info: ReplayInfo,
+}
+
 struct Track {
     last_change: Instant,
     checks: u32,
@@ -224,6 +233,8 @@ pub struct Engine {
     /// Plain 429 answers to uploads in a row (see `core::QUOTA_AFTER_429S`).
     plain_429s: u32,
     said_no_token: bool,
+    /// One-shot `upload --force`: filters do not apply.
+    force: bool,
     scans: u64,
     reloads: u64,
     reports: Option<mpsc::UnboundedSender<Report>>,
@@ -281,6 +292,7 @@ impl Engine {
             pause,
             plain_429s: 0,
             said_no_token: false,
+            force: false,
             scans: 0,
             reloads: 0,
             reports: None,
@@ -317,6 +329,11 @@ impl Engine {
             *current = next;
             changed
         });
+    }
+
+    /// Uploads even replays the filters would skip (`upload --force`).
+    pub fn force(&mut self, on: bool) {
+        self.force = on;
     }
 
     /// Sends each file's final word to `tx` (one-shot mode).
@@ -359,7 +376,7 @@ impl Engine {
                 done = flight_done(&mut self.in_flight), if self.in_flight.is_some() => {
                     let flight = self.in_flight.take().expect("in flight");
                     match done {
-                        Ok((validation, result)) => self.finish_upload(flight.id, flight.path, validation, result)?,
+                        Ok((validation, result, title)) => self.finish_upload(flight.id, flight.path, validation, result, title)?,
                         Err(e) => {
                             error!(error = %e, "upload task failed; the replay stays pending");
                             self.requeue(flight.id, flight.path, Some(Instant::now() + core::backoff(1)));
@@ -402,8 +419,8 @@ impl Engine {
         if let Some(mut flight) = self.in_flight.take() {
             info!(replay = %flight.id, grace_s = grace.as_secs(), "waiting for the upload in flight");
             match tokio::time::timeout(grace, &mut flight.task).await {
-                Ok(Ok((validation, result))) => {
-                    self.finish_upload(flight.id, flight.path, validation, result)?
+                Ok(Ok((validation, result, title))) => {
+                    self.finish_upload(flight.id, flight.path, validation, result, title)?
                 }
                 _ => {
                     flight.task.abort();
@@ -637,7 +654,14 @@ impl Engine {
                     self.journal.cleared(&path)?;
                 }
                 let id = info.id.clone().unwrap_or_else(|| stem(&path));
-                self.accept(id, path, bytes.len() as u64, mtime_ns, sha256, baseline)?;
+                let file = Complete {
+                    id,
+                    size: bytes.len() as u64,
+                    mtime_ns,
+                    sha256,
+                    info,
+                };
+                self.accept(path, file, baseline)?;
             }
             Validation::Invalid {
                 invalid,
@@ -745,15 +769,15 @@ impl Engine {
     }
 
     /// A complete replay: decide by its Id whether it goes in the queue.
-    fn accept(
-        &mut self,
-        id: String,
-        path: PathBuf,
-        size: u64,
-        mtime_ns: u64,
-        sha256: String,
-        baseline: bool,
-    ) -> Result<(), StateError> {
+    fn accept(&mut self, path: PathBuf, file: Complete, baseline: bool) -> Result<(), StateError> {
+        let Complete {
+            id,
+            size,
+            mtime_ns,
+            sha256,
+            info,
+        } = file;
+        let info = &info;
         let now = state::now_rfc3339();
         let existing = self.state.replays.get(&id).cloned();
         let mut record = existing
@@ -769,7 +793,10 @@ impl Engine {
         let new_bytes = record.sha256 != sha256;
         record.sha256 = sha256;
         match existing.as_ref().map(|r| r.status) {
-            Some(Status::Uploaded) | Some(Status::Skipped) => {
+            // A one-shot `upload` of a skipped replay is an explicit request: judged below.
+            Some(Status::Uploaded) | Some(Status::Skipped)
+                if record.status == Status::Uploaded || self.mode == Mode::Daemon =>
+            {
                 // Same Id: an in-game rename or a Steam Cloud restore. Never upload again.
                 if changed {
                     record.updated = now;
@@ -804,6 +831,21 @@ impl Engine {
             record.updated = now;
             info!(replay = %id, path = %path.display(), "skipped: present before first start");
             return self.save(record);
+        }
+        if !self.force
+            && let Some(reason) = self.config.filter.skip_reason(info)
+        {
+            if record.status != Status::Skipped || record.last_error.as_ref() != Some(&reason) {
+                record.status = Status::Skipped;
+                record.last_error = Some(reason.clone());
+                record.updated = now;
+                self.save(record)?;
+            }
+            info!(replay = %id, path = %path.display(), %reason, "not uploading");
+            if self.outstanding.remove(&path) {
+                self.report(&path, Some(id), Status::Skipped, None, None, Some(reason));
+            }
+            return Ok(());
         }
         if record.status != Status::Pending || existing.is_none() || changed {
             record.status = Status::Pending;
@@ -889,8 +931,8 @@ impl Engine {
             let validation = tokio::task::spawn_blocking(move || check_file(&check_path, max))
                 .await
                 .unwrap_or_else(|e| Validation::Unreadable(e.to_string()));
-            let Validation::Valid { bytes, .. } = &validation else {
-                return (validation, None);
+            let Validation::Valid { bytes, info, .. } = &validation else {
+                return (validation, None, None);
             };
             let mut upload =
                 Upload::new(file_name(&path), bytes.clone()).visibility(config.visibility.clone());
@@ -898,7 +940,26 @@ impl Engine {
                 upload = upload.group(group.clone());
             }
             let result = client.upload(&upload).await.map(|r| r.value);
-            (validation, Some(result))
+            // Only a replay we created gets our title; a duplicate may be someone else's.
+            let title = match (&result, &config.title) {
+                (Ok(UploadOutcome::Created { id, .. }), Some(template)) => {
+                    match template.render(info) {
+                        Some(title) => {
+                            let patch = ReplayPatch::new().title(title.clone());
+                            Some(
+                                client
+                                    .patch_replay(id, &patch)
+                                    .await
+                                    .map(|_| title)
+                                    .map_err(|e| e.to_string()),
+                            )
+                        }
+                        None => None,
+                    }
+                }
+                _ => None,
+            };
+            (validation, Some(result), title)
         });
         debug!(replay = %job.id, "uploading");
         self.in_flight = Some(InFlight {
@@ -915,6 +976,7 @@ impl Engine {
         path: PathBuf,
         validation: Validation,
         result: Option<Result<UploadOutcome, ApiError>>,
+        title: Option<Result<String, String>>,
     ) -> Result<(), StateError> {
         let Some(result) = result else {
             // The file changed or broke since it was queued: watch it again.
@@ -981,6 +1043,18 @@ impl Engine {
                 record.ballchasing_id = Some(outcome.id().to_owned());
                 record.location = Some(outcome.location().to_owned());
                 record.last_error = None;
+                // A title that could not be set never makes the upload a failure.
+                match title {
+                    Some(Ok(title)) => {
+                        record.title = Some(title);
+                        record.title_error = None;
+                    }
+                    Some(Err(e)) => {
+                        warn!(replay = %record.id, error = %e, "uploaded, but the title was not set");
+                        record.title_error = Some(e);
+                    }
+                    None => {}
+                }
                 info!(replay = %record.id, location = %outcome.location(), duplicate = outcome.is_duplicate(), "uploaded");
                 self.save(record.clone())?;
                 self.resume()?;
@@ -1079,7 +1153,13 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| "replay.replay".into())
 }
 
-type UploadResult = (Validation, Option<Result<UploadOutcome, ApiError>>);
+/// What the upload task found: the validation, the upload's answer (none when the file
+/// changed), and the title PATCH's outcome (none when no title was set).
+type UploadResult = (
+    Validation,
+    Option<Result<UploadOutcome, ApiError>>,
+    Option<Result<String, String>>,
+);
 
 async fn flight_done(
     flight: &mut Option<InFlight>,

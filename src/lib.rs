@@ -11,4 +11,5 @@ pub mod reload;
 pub mod replay;
 pub mod service;
 pub mod state;
+pub mod title;
 pub mod watch;

@@ -42,6 +42,9 @@ enum Command {
         /// Replay files or folders holding them.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Upload replays the filters (only_match_types, skip_match_types, min_duration) skip.
+        #[arg(long)]
+        force: bool,
     },
     /// Show what was uploaded, what waits and what failed.
     Status {
@@ -185,7 +188,7 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         match cli.command {
             Command::Run => run(config).await,
-            Command::Upload { paths } => upload(config, paths).await,
+            Command::Upload { paths, force } => upload(config, paths, force).await,
             Command::Status { json } => status(&config, json),
             Command::Check => check(&config).await,
             Command::Retry { id, all_failed } => retry(config, id, all_failed).await,
@@ -227,7 +230,7 @@ async fn wait_for_daemon(config: &Config) -> Result<daemon::Lock, ExitCode> {
     })
 }
 
-async fn upload(config: Config, paths: Vec<PathBuf>) -> ExitCode {
+async fn upload(config: Config, paths: Vec<PathBuf>, force: bool) -> ExitCode {
     if config.token.is_none() {
         eprintln!(
             "error: no API token; set `token` in the config or BALLCHASING_TOKEN (create one at https://ballchasing.com/upload)"
@@ -257,7 +260,7 @@ async fn upload(config: Config, paths: Vec<PathBuf>) -> ExitCode {
             );
         }
     };
-    let reports = match daemon::upload_once(config, files, progress).await {
+    let reports = match daemon::upload_once(config, files, force, progress).await {
         Ok(reports) => reports,
         Err(e) => {
             eprintln!("error: {e}");
@@ -310,7 +313,8 @@ fn status(config: &Config, json: bool) -> ExitCode {
         let uploaded: Vec<_> = of(Status::Uploaded)
             .map(|r| {
                 serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "id": r.ballchasing_id,
-                "location": r.location, "outcome": r.outcome, "updated": r.updated})
+                "location": r.location, "title": r.title, "title_error": r.title_error,
+                "outcome": r.outcome, "updated": r.updated})
             })
             .collect();
         let pending: Vec<_> = of(Status::Pending)
@@ -385,8 +389,13 @@ fn status(config: &Config, json: bool) -> ExitCode {
             } else {
                 ""
             };
+            let title = match (&r.title, &r.title_error) {
+                (Some(title), _) => format!("  \"{title}\""),
+                (None, Some(e)) => format!("  (title not set: {e})"),
+                (None, None) => String::new(),
+            };
             println!(
-                "  {}  {}{dup}",
+                "  {}  {}{dup}{title}",
                 r.updated,
                 r.location.as_deref().unwrap_or("?")
             );

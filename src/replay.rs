@@ -74,6 +74,8 @@ pub struct ReplayInfo {
     pub map: Option<String>,
     /// `Date`, local time as the game wrote it.
     pub date: Option<String>,
+    /// Length in seconds: `NumFrames` / `RecordFPS` (missing in empty and very old replays).
+    pub duration: Option<f64>,
 }
 
 fn le_i32(bytes: &[u8], at: usize) -> i32 {
@@ -160,6 +162,7 @@ fn header_info(bytes: &[u8]) -> ReplayInfo {
         return ReplayInfo::default();
     };
     let mut info = ReplayInfo::default();
+    let (mut frames, mut fps) = (None, None);
     for (key, value) in &replay.properties {
         let text = || match value {
             HeaderProp::Str(s) | HeaderProp::Name(s) => Some(s.clone()),
@@ -178,9 +181,18 @@ fn header_info(bytes: &[u8]) -> ReplayInfo {
             "Team1Score" => info.team1_score = int(),
             "MapName" => info.map = text(),
             "Date" => info.date = text(),
+            "NumFrames" => frames = int(),
+            "RecordFPS" => {
+                if let HeaderProp::Float(f) = value {
+                    fps = Some(*f);
+                }
+            }
             _ => {}
         }
     }
+    info.duration = frames
+        .filter(|f| *f > 0)
+        .map(|f| f64::from(f) / f64::from(fps.filter(|r| *r > 0.0).unwrap_or(30.0)));
     info
 }
 
@@ -211,6 +223,12 @@ mod tests {
     #[test]
     fn a_good_replay_is_complete_and_has_an_id() {
         let info = validate(SMALL).unwrap();
+        assert_eq!(info.match_type.as_deref(), Some("Private"));
+        assert_eq!(
+            (info.team_size, info.team0_score, info.team1_score),
+            (Some(1), Some(1), None)
+        );
+        assert_eq!(info.duration, Some(231.0 / 30.0));
         let id = info.id.unwrap();
         assert_eq!(id.len(), 32, "{id}");
         assert!(id.chars().all(|c| c.is_ascii_hexdigit()));

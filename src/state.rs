@@ -68,6 +68,12 @@ pub struct Record {
     /// ballchasing's page for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
+    /// The title autochase gave it on ballchasing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Why the title could not be set (the upload itself succeeded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_error: Option<String>,
     /// Upload attempts so far.
     #[serde(default)]
     pub attempts: u32,
@@ -94,6 +100,8 @@ impl Record {
             outcome: None,
             ballchasing_id: None,
             location: None,
+            title: None,
+            title_error: None,
             attempts: 0,
             last_error: None,
             first_seen: now.clone(),
@@ -655,21 +663,12 @@ mod tests {
     use super::*;
 
     fn record(id: &str, status: Status) -> Record {
-        Record {
-            id: id.into(),
-            path: PathBuf::from(format!("/demos/{id}.replay")),
-            size: 10,
-            mtime_ns: 1,
-            sha256: "00".into(),
-            status,
-            outcome: None,
-            ballchasing_id: None,
-            location: None,
-            attempts: 0,
-            last_error: None,
-            first_seen: now_rfc3339(),
-            updated: now_rfc3339(),
-        }
+        let mut r = Record::pending(id.into(), PathBuf::from(format!("/demos/{id}.replay")));
+        r.size = 10;
+        r.mtime_ns = 1;
+        r.sha256 = "00".into();
+        r.status = status;
+        r
     }
 
     #[test]

@@ -471,3 +471,144 @@ async fn a_new_token_in_the_config_ends_a_token_pause_at_once() {
     daemon.stop().await;
     assert_eq!(uploaded(&state).len(), 1);
 }
+
+#[tokio::test]
+async fn upload_sends_a_replay_skipped_at_first_start() {
+    // README: replays present before the first start are skipped; `autochase upload FOLDER`
+    // uploads them.
+    let setup = Setup::new().await;
+    std::fs::write(setup.path("OLD.replay"), TINY).unwrap();
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    daemon.stop().await;
+    assert_eq!(
+        setup.state().replays.values().next().unwrap().status,
+        Status::Skipped
+    );
+    let reports = autochase::daemon::upload_once(
+        setup.config(),
+        vec![setup.path("OLD.replay")],
+        false,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(reports[0].status, Status::Uploaded, "{:?}", reports[0]);
+    assert_eq!(setup.fake.created(), 1);
+}
+
+#[tokio::test]
+async fn our_uploads_get_the_title_template_and_a_failed_patch_is_not_a_failed_upload() {
+    let setup = Setup::new().await;
+    setup
+        .fake
+        .books
+        .lock()
+        .unwrap()
+        .by_key
+        .insert(support::ballchasing::replay_key(SMALL), "theirs-1".into());
+    let mut config = setup.config();
+    config.title = Some(
+        autochase::title::Template::parse(
+            "{match_type} {team_size}v{team_size} {team0_score}-{team1_score} {map} {date}",
+        )
+        .unwrap(),
+    );
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    std::fs::write(setup.path("LAN.replay"), LAN).unwrap();
+    until(&setup, "LAN uploaded", |s| uploaded(s).len() == 1).await;
+    // A duplicate may be someone else's replay: no PATCH.
+    std::fs::write(setup.path("SMALL.replay"), SMALL).unwrap();
+    until(&setup, "SMALL recorded", |s| uploaded(s).len() == 2).await;
+    // The PATCH fails for good (500, retried by the client, still 500).
+    {
+        let mut books = setup.fake.books.lock().unwrap();
+        for _ in 0..3 {
+            books
+                .patch_script
+                .push_back(Reply::html(500, "<h1>oops</h1>"));
+        }
+    }
+    std::fs::write(setup.path("HEAT.replay"), HEAT).unwrap();
+    let state = until(&setup, "HEAT uploaded", |s| uploaded(s).len() == 3).await;
+    daemon.stop().await;
+    let patches = setup.fake.books.lock().unwrap().patches.clone();
+    assert_eq!(patches[0].0, "bc-1");
+    assert_eq!(
+        patches[0].1,
+        serde_json::json!({"title": "LAN 4v4 3-2 Stadium_p 2016-08-07 11:27"})
+    );
+    assert!(
+        patches.iter().all(|(id, _)| id != "theirs-1"),
+        "{patches:?}"
+    );
+    let by_path = |name: &str| {
+        state
+            .replays
+            .values()
+            .find(|r| r.path == setup.path(name))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        by_path("LAN.replay").title.as_deref(),
+        Some("LAN 4v4 3-2 Stadium_p 2016-08-07 11:27")
+    );
+    assert_eq!(by_path("SMALL.replay").title, None);
+    let heat = by_path("HEAT.replay");
+    assert_eq!(heat.status, Status::Uploaded);
+    assert!(heat.title_error.is_some(), "{heat:?}");
+}
+
+#[tokio::test]
+async fn filters_skip_with_their_rule_and_force_overrides() {
+    let setup = Setup::new().await;
+    let mut config = setup.config();
+    config.filter = autochase::core::Filter {
+        skip_match_types: vec!["private".into()],
+        min_duration: Some(Duration::from_secs(60)),
+        ..Default::default()
+    };
+    let mut daemon = setup.start_with(config.clone());
+    daemon.settled().await;
+    std::fs::write(setup.path("SMALL.replay"), SMALL).unwrap(); // Private, 8 s
+    std::fs::write(setup.path("LAN.replay"), LAN).unwrap(); // LAN, 4 min
+    std::fs::write(setup.path("TINY.replay"), TINY).unwrap(); // Online, length unknown
+    let state = until(&setup, "judged", |s| {
+        s.replays.len() == 3 && uploaded(s).len() == 2
+    })
+    .await;
+    daemon.settled().await;
+    daemon.stop().await;
+    let small = state
+        .replays
+        .values()
+        .find(|r| r.path == setup.path("SMALL.replay"))
+        .unwrap();
+    assert_eq!(small.status, Status::Skipped);
+    assert_eq!(
+        small.last_error.as_deref(),
+        Some("skipped by filter: match type Private is in skip_match_types")
+    );
+    assert_eq!(setup.fake.created(), 2);
+    let plain = autochase::daemon::upload_once(
+        config.clone(),
+        vec![setup.path("SMALL.replay")],
+        false,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        plain[0].status,
+        Status::Skipped,
+        "filters apply to `upload` too"
+    );
+    let forced =
+        autochase::daemon::upload_once(config, vec![setup.path("SMALL.replay")], true, |_| {})
+            .await
+            .unwrap();
+    assert_eq!(forced[0].status, Status::Uploaded, "{:?}", forced[0]);
+    assert_eq!(setup.fake.created(), 3);
+}

@@ -86,6 +86,10 @@ pub struct Books {
     pub answers: Vec<(Answer, Instant)>,
     /// Replies to give to the next upload requests instead of the normal answer.
     pub script: VecDeque<Reply>,
+    /// Replies to give to the next PATCH requests instead of 204.
+    pub patch_script: VecDeque<Reply>,
+    /// Every PATCH: replay id and JSON body.
+    pub patches: Vec<(String, serde_json::Value)>,
     /// Delay for the normal answers.
     pub delay: Duration,
     /// The faults to inject; tests may change them while the server runs.
@@ -243,6 +247,11 @@ impl FakeBallchasing {
                     books.upload_requests += 1;
                     let bytes = req.multipart()[0].data.to_vec();
                     books.upload(bytes, now)
+                }
+                ("PATCH", path) if path.starts_with("/replays/") => {
+                    let id = path.trim_start_matches("/replays/").to_string();
+                    books.patches.push((id, req.json()));
+                    books.patch_script.pop_front().unwrap_or(Reply::empty(204))
                 }
                 _ => Reply::json(404, json!({"error": "not found"})),
             }

@@ -1,0 +1,243 @@
+//! Replay titles from a template such as `"{match_type} {team_size}v{team_size}
+//! {team0_score}-{team1_score} {map} {date}"`, filled from the validated replay's header.
+//! Templates are checked when the config loads, so a typo never waits for an upload.
+
+use std::fmt;
+
+use crate::replay::ReplayInfo;
+
+/// The placeholders a template may use, with what they become.
+pub const PLACEHOLDERS: &[(&str, &str)] = &[
+    (
+        "match_type",
+        "Online, Private, Tournament, Lan, … (as the game wrote it)",
+    ),
+    ("team_size", "players per team (1, 2, 3, 4)"),
+    ("team0_score", "blue goals (0 when the header has none)"),
+    ("team1_score", "orange goals (0 when the header has none)"),
+    ("map", "the map code, e.g. Stadium_p"),
+    (
+        "date",
+        "the match date as YYYY-MM-DD HH:MM (local time, as the game wrote it)",
+    ),
+    ("duration", "the replay's length as M:SS"),
+    ("name", "the name given in the game, when there is one"),
+    ("id", "the replay's header Id"),
+];
+
+/// ballchasing shows titles in lists; a longer one is cut here rather than refused there.
+const MAX_LEN: usize = 120;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Field(&'static str),
+}
+
+/// A parsed title template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    source: String,
+    parts: Vec<Part>,
+}
+
+/// Why a template cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError(String);
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+impl Template {
+    /// Parses `{placeholder}`s and text; `{{` and `}}` are literal braces.
+    pub fn parse(source: &str) -> Result<Template, TemplateError> {
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut chars = source.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    text.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    text.push('}');
+                }
+                '{' => {
+                    let mut name = String::new();
+                    loop {
+                        match chars.next() {
+                            Some('}') => break,
+                            Some(c) => name.push(c),
+                            None => {
+                                return Err(TemplateError(format!(
+                                    "`{{{name}` is not closed; write `{{{{` for a literal brace"
+                                )));
+                            }
+                        }
+                    }
+                    let Some((known, _)) = PLACEHOLDERS.iter().find(|(p, _)| *p == name.trim())
+                    else {
+                        let all: Vec<_> = PLACEHOLDERS.iter().map(|(p, _)| *p).collect();
+                        return Err(TemplateError(format!(
+                            "has an unknown placeholder {{{name}}}; use {}",
+                            all.join(", ")
+                        )));
+                    };
+                    if !text.is_empty() {
+                        parts.push(Part::Text(std::mem::take(&mut text)));
+                    }
+                    parts.push(Part::Field(known));
+                }
+                '}' => {
+                    return Err(TemplateError(
+                        "has a `}` without its `{`; write `}}` for a literal brace".into(),
+                    ));
+                }
+                c => text.push(c),
+            }
+        }
+        if !text.is_empty() {
+            parts.push(Part::Text(text));
+        }
+        Ok(Template {
+            source: source.to_owned(),
+            parts,
+        })
+    }
+
+    /// The template as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The title for a replay. Missing values become empty; runs of spaces left behind
+    /// collapse to one. `None` when nothing but spaces and punctuation would remain.
+    pub fn render(&self, info: &ReplayInfo) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Field(f) => out.push_str(&value(f, info)),
+            }
+        }
+        let mut title = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !title.chars().any(char::is_alphanumeric) {
+            return None;
+        }
+        if title.chars().count() > MAX_LEN {
+            title = title.chars().take(MAX_LEN).collect();
+        }
+        Some(title)
+    }
+}
+
+fn value(field: &str, info: &ReplayInfo) -> String {
+    let int = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
+    match field {
+        "match_type" => info.match_type.clone().unwrap_or_default(),
+        "team_size" => int(info.team_size),
+        // The game leaves a team's score out of the header when it is 0.
+        "team0_score" => info.team0_score.unwrap_or(0).to_string(),
+        "team1_score" => info.team1_score.unwrap_or(0).to_string(),
+        "map" => info.map.clone().unwrap_or_default(),
+        "date" => info.date.as_deref().map(pretty_date).unwrap_or_default(),
+        "duration" => info
+            .duration
+            .map(|s| {
+                let s = s.round() as u64;
+                format!("{}:{:02}", s / 60, s % 60)
+            })
+            .unwrap_or_default(),
+        "name" => info.name.clone().unwrap_or_default(),
+        "id" => info.id.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// `2025-03-15 16-54-25` (current) or `2016-08-07:11-27` (2015–16) → `2025-03-15 16:54`.
+fn pretty_date(raw: &str) -> String {
+    let (day, time) = match raw.split_once([' ', ':']) {
+        Some(pair) => pair,
+        None => return raw.to_owned(),
+    };
+    let mut hm = time.split('-');
+    match (hm.next(), hm.next()) {
+        (Some(h), Some(m)) if h.len() == 2 && m.len() == 2 => format!("{day} {h}:{m}"),
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lan() -> ReplayInfo {
+        ReplayInfo {
+            id: Some("C83E4E724DDA240B624949ABFB5BB964".into()),
+            name: Some("2-1".into()),
+            match_type: Some("LAN".into()),
+            team_size: Some(4),
+            team0_score: Some(3),
+            team1_score: Some(2),
+            map: Some("Stadium_p".into()),
+            date: Some("2016-08-07:11-27".into()),
+            duration: Some(246.6),
+        }
+    }
+
+    #[test]
+    fn every_placeholder_renders() {
+        let t = Template::parse(
+            "{match_type} {team_size}v{team_size} {team0_score}-{team1_score} {map} {date} ({duration}) {name} {id} {{x}}",
+        )
+        .unwrap();
+        assert_eq!(
+            t.render(&lan()).unwrap(),
+            "LAN 4v4 3-2 Stadium_p 2016-08-07 11:27 (4:07) 2-1 C83E4E724DDA240B624949ABFB5BB964 {x}"
+        );
+    }
+
+    #[test]
+    fn missing_values_leave_no_holes() {
+        let t = Template::parse("{match_type} {map} {team0_score}-{team1_score} {name}").unwrap();
+        let info = ReplayInfo {
+            match_type: Some("Online".into()),
+            team1_score: Some(1),
+            ..ReplayInfo::default()
+        };
+        assert_eq!(t.render(&info).unwrap(), "Online 0-1");
+        assert_eq!(Template::parse("{map} {name}").unwrap().render(&info), None);
+        assert_eq!(pretty_date("2025-03-15 16-54-25"), "2025-03-15 16:54");
+        assert_eq!(pretty_date("odd"), "odd");
+    }
+
+    #[test]
+    fn bad_templates_say_what_is_wrong() {
+        let unknown = Template::parse("{mode}").unwrap_err().to_string();
+        assert!(
+            unknown.contains("{mode}") && unknown.contains("match_type"),
+            "{unknown}"
+        );
+        assert!(
+            Template::parse("{map")
+                .unwrap_err()
+                .to_string()
+                .contains("not closed")
+        );
+        assert!(
+            Template::parse("a } b")
+                .unwrap_err()
+                .to_string()
+                .contains("`}}`")
+        );
+        let long = Template::parse(&"x".repeat(300)).unwrap();
+        assert_eq!(long.render(&lan()).unwrap().len(), MAX_LEN);
+    }
+}
