@@ -10,6 +10,7 @@ use toml::Spanned;
 use crate::api::{Token, Visibility};
 use crate::core::{Filter, Pauses};
 use crate::discover::{self, Home};
+use crate::groups::{GroupBy, GroupRule};
 use crate::title::Template;
 use crate::watch::Folders;
 
@@ -55,6 +56,8 @@ pub struct Config {
     pub title: Option<Template>,
     /// Which replays to upload at all.
     pub filter: Filter,
+    /// Automatic child groups per day or session (under `group`, when set).
+    pub group_rule: Option<GroupRule>,
     /// How long uploads stop after a refused token or an exhausted quota. Not a file key: the
     /// defaults follow ballchasing's rules; tests shorten them.
     pub pauses: Pauses,
@@ -131,6 +134,8 @@ struct RawConfig {
     only_match_types: Option<Vec<String>>,
     skip_match_types: Option<Vec<String>>,
     min_duration: Option<Spanned<u64>>,
+    group_by: Option<Spanned<String>>,
+    session_gap: Option<Spanned<u64>>,
 }
 
 /// The platform's default config file (`~/.config/autochase/config.toml` on Linux).
@@ -258,6 +263,29 @@ impl Config {
                 .map(|s| Duration::from_secs(*s.get_ref()))
                 .filter(|d| !d.is_zero()),
         };
+        let session_gap = seconds("session_gap", &raw.session_gap, 7200, 60)?;
+        let group = raw.group.clone().filter(|g| !g.trim().is_empty());
+        let group_rule = match &raw.group_by {
+            None => None,
+            Some(by) => {
+                let by_value = match by.get_ref().trim().to_ascii_lowercase().as_str() {
+                    "day" => GroupBy::Day,
+                    "session" => GroupBy::Session,
+                    other => {
+                        return Err(value_error(
+                            "group_by",
+                            by.span(),
+                            format!("is {other:?}; use \"day\" or \"session\""),
+                        ));
+                    }
+                };
+                Some(GroupRule {
+                    by: by_value,
+                    parent: group.clone(),
+                    session_gap,
+                })
+            }
+        };
         let max_replay_size = match &raw.max_replay_size_mb {
             None => 64 * 1024 * 1024,
             Some(mb) if *mb.get_ref() >= 1 => mb.get_ref() * 1024 * 1024,
@@ -335,6 +363,7 @@ impl Config {
             log_file: raw.log_file.map(|f| base.join(f)),
             title,
             filter,
+            group_rule,
             pauses: Pauses::default(),
             token_source,
             warnings,

@@ -15,9 +15,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
-use crate::api::{Client, Error as ApiError, ReplayPatch, Upload, UploadOutcome};
+use crate::api::{Client, Error as ApiError, NewGroup, ReplayPatch, Upload, UploadOutcome};
 use crate::config::Config;
 use crate::core::{self, Check, Verdict};
+use crate::groups::{self, GroupEntry, Placement};
 use crate::replay::{self, Invalid, ReplayInfo};
 use crate::state::{
     self, InvalidFile, Journal, Outcome, Pause, PauseCause, Record, State, StateError, Status,
@@ -233,6 +234,8 @@ pub struct Engine {
     /// Plain 429 answers to uploads in a row (see `core::QUOTA_AFTER_429S`).
     plain_429s: u32,
     said_no_token: bool,
+    /// The token's account (SteamID64), learned when a duplicate's owner must be checked.
+    account: Option<String>,
     /// One-shot `upload --force`: filters do not apply.
     force: bool,
     scans: u64,
@@ -292,6 +295,7 @@ impl Engine {
             pause,
             plain_429s: 0,
             said_no_token: false,
+            account: None,
             force: false,
             scans: 0,
             reloads: 0,
@@ -376,7 +380,7 @@ impl Engine {
                 done = flight_done(&mut self.in_flight), if self.in_flight.is_some() => {
                     let flight = self.in_flight.take().expect("in flight");
                     match done {
-                        Ok((validation, result, title)) => self.finish_upload(flight.id, flight.path, validation, result, title)?,
+                        Ok((validation, result, after)) => self.finish_upload(flight.id, flight.path, validation, result, after)?,
                         Err(e) => {
                             error!(error = %e, "upload task failed; the replay stays pending");
                             self.requeue(flight.id, flight.path, Some(Instant::now() + core::backoff(1)));
@@ -419,8 +423,8 @@ impl Engine {
         if let Some(mut flight) = self.in_flight.take() {
             info!(replay = %flight.id, grace_s = grace.as_secs(), "waiting for the upload in flight");
             match tokio::time::timeout(grace, &mut flight.task).await {
-                Ok(Ok((validation, result, title))) => {
-                    self.finish_upload(flight.id, flight.path, validation, result, title)?
+                Ok(Ok((validation, result, after))) => {
+                    self.finish_upload(flight.id, flight.path, validation, result, after)?
                 }
                 _ => {
                     flight.task.abort();
@@ -924,6 +928,8 @@ impl Engine {
         }
         let config = self.config.clone();
         let path = job.path.clone();
+        let groups: Vec<GroupEntry> = self.state.groups.values().cloned().collect();
+        let account = self.account.clone();
         let task = tokio::spawn(async move {
             // Upload exactly the bytes validated here, read once, right before sending.
             let check_path = path.clone();
@@ -931,35 +937,32 @@ impl Engine {
             let validation = tokio::task::spawn_blocking(move || check_file(&check_path, max))
                 .await
                 .unwrap_or_else(|e| Validation::Unreadable(e.to_string()));
-            let Validation::Valid { bytes, info, .. } = &validation else {
-                return (validation, None, None);
+            let Validation::Valid {
+                bytes,
+                info,
+                mtime_ns,
+                ..
+            } = &validation
+            else {
+                return (validation, None, AfterUpload::default());
             };
             let mut upload =
                 Upload::new(file_name(&path), bytes.clone()).visibility(config.visibility.clone());
-            if let Some(group) = &config.group {
+            // A fixed group goes with the upload; automatic groups are chosen after it.
+            if config.group_rule.is_none()
+                && let Some(group) = &config.group
+            {
                 upload = upload.group(group.clone());
             }
             let result = client.upload(&upload).await.map(|r| r.value);
-            // Only a replay we created gets our title; a duplicate may be someone else's.
-            let title = match (&result, &config.title) {
-                (Ok(UploadOutcome::Created { id, .. }), Some(template)) => {
-                    match template.render(info) {
-                        Some(title) => {
-                            let patch = ReplayPatch::new().title(title.clone());
-                            Some(
-                                client
-                                    .patch_replay(id, &patch)
-                                    .await
-                                    .map(|_| title)
-                                    .map_err(|e| e.to_string()),
-                            )
-                        }
-                        None => None,
-                    }
+            let after = match &result {
+                Ok(outcome) => {
+                    let fallback = i64::try_from(*mtime_ns / 1_000_000_000).unwrap_or(0);
+                    after_upload(&client, &config, info, outcome, &groups, account, fallback).await
                 }
-                _ => None,
+                Err(_) => AfterUpload::default(),
             };
-            (validation, Some(result), title)
+            (validation, Some(result), after)
         });
         debug!(replay = %job.id, "uploading");
         self.in_flight = Some(InFlight {
@@ -976,7 +979,7 @@ impl Engine {
         path: PathBuf,
         validation: Validation,
         result: Option<Result<UploadOutcome, ApiError>>,
-        title: Option<Result<String, String>>,
+        after: AfterUpload,
     ) -> Result<(), StateError> {
         let Some(result) = result else {
             // The file changed or broke since it was queued: watch it again.
@@ -1043,8 +1046,8 @@ impl Engine {
                 record.ballchasing_id = Some(outcome.id().to_owned());
                 record.location = Some(outcome.location().to_owned());
                 record.last_error = None;
-                // A title that could not be set never makes the upload a failure.
-                match title {
+                // A title or group that could not be set never makes the upload a failure.
+                match after.title {
                     Some(Ok(title)) => {
                         record.title = Some(title);
                         record.title_error = None;
@@ -1054,6 +1057,25 @@ impl Engine {
                         record.title_error = Some(e);
                     }
                     None => {}
+                }
+                match after.group {
+                    Some(Ok(group)) => record.group = Some(group),
+                    Some(Err(e)) => {
+                        warn!(replay = %record.id, error = %e, "uploaded, but not put in its group");
+                        record.note = Some(format!("not in its group: {e}"));
+                    }
+                    None => {}
+                }
+                if let Some(note) = after.note {
+                    info!(replay = %record.id, %note, "duplicate");
+                    record.note = Some(note);
+                }
+                if let Some(account) = after.account {
+                    self.account = Some(account);
+                }
+                if let Some(entry) = after.remember {
+                    self.journal.group(&entry)?;
+                    self.state.groups.insert(entry.key.clone(), entry);
                 }
                 info!(replay = %record.id, location = %outcome.location(), duplicate = outcome.is_duplicate(), "uploaded");
                 self.save(record.clone())?;
@@ -1154,12 +1176,123 @@ fn file_name(path: &Path) -> String {
 }
 
 /// What the upload task found: the validation, the upload's answer (none when the file
-/// changed), and the title PATCH's outcome (none when no title was set).
+/// changed), and what happened after a successful upload.
 type UploadResult = (
     Validation,
     Option<Result<UploadOutcome, ApiError>>,
-    Option<Result<String, String>>,
+    AfterUpload,
 );
+
+/// Title and group, set after an upload; none of it can make the upload a failure.
+#[derive(Debug, Default)]
+struct AfterUpload {
+    /// The title set, or why not.
+    title: Option<Result<String, String>>,
+    /// The group the replay was put in, or why not.
+    group: Option<Result<String, String>>,
+    /// A group created or grown, to remember.
+    remember: Option<GroupEntry>,
+    /// Something the user should know, e.g. whose duplicate it is.
+    note: Option<String>,
+    /// The token's account (SteamID64), once learned.
+    account: Option<String>,
+}
+
+/// After an upload: for a replay we created, its title and its group; for a duplicate, its
+/// group only when it is ours (ballchasing does not apply `group` to a duplicate, and a
+/// teammate's replay is not ours to move). One PATCH carries both.
+async fn after_upload(
+    client: &Client,
+    config: &Config,
+    info: &ReplayInfo,
+    outcome: &UploadOutcome,
+    groups: &[GroupEntry],
+    account: Option<String>,
+    fallback_time: i64,
+) -> AfterUpload {
+    let mut out = AfterUpload::default();
+    let created = !outcome.is_duplicate();
+    let wants_group = config.group_rule.is_some() || config.group.is_some();
+    let mut ours = created;
+    if !created && wants_group {
+        let account = match account {
+            Some(a) => Some(a),
+            None => client.ping().await.ok().and_then(|p| p.value.steam_id),
+        };
+        out.account = account.clone();
+        match client.get_replay(outcome.id()).await {
+            Ok(replay) => {
+                let uploader = replay.value.uploader().cloned();
+                let theirs = uploader.as_ref().and_then(|u| u.steam_id.clone());
+                ours = account.is_some() && theirs == account;
+                if !ours {
+                    let who = uploader
+                        .and_then(|u| u.name)
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default();
+                    out.note = Some(format!("duplicate, owned by another uploader{who}"));
+                }
+            }
+            Err(e) => out.note = Some(format!("duplicate; its uploader could not be checked: {e}")),
+        }
+    }
+    let mut patch = ReplayPatch::new();
+    let mut title = None;
+    if created
+        && let Some(template) = &config.title
+        && let Some(t) = template.render(info)
+    {
+        patch = patch.title(t.clone());
+        title = Some(t);
+    }
+    let mut group = None;
+    if ours {
+        match (&config.group_rule, &config.group) {
+            (Some(rule), _) => match rule.place(groups, groups::match_time(info, fallback_time)) {
+                Placement::Existing(entry) => {
+                    group = Some(entry.id.clone());
+                    out.remember = Some(entry);
+                }
+                Placement::New { key, name, at } => {
+                    let mut new = NewGroup::new(name.clone());
+                    new.parent = rule.parent.clone();
+                    match client.create_group(&new).await {
+                        Ok(made) => {
+                            group = Some(made.value.id.clone());
+                            out.remember = Some(GroupEntry {
+                                key,
+                                id: made.value.id,
+                                name,
+                                first: at,
+                                last: at,
+                            });
+                        }
+                        Err(e) => out.group = Some(Err(format!("cannot create group {name}: {e}"))),
+                    }
+                }
+            },
+            // A created replay got the fixed group with the upload.
+            (None, Some(fixed)) if !created => group = Some(fixed.clone()),
+            (None, Some(fixed)) => out.group = Some(Ok(fixed.clone())),
+            (None, None) => {}
+        }
+        if let Some(g) = &group {
+            patch = patch.group(g.clone());
+        }
+    }
+    if !patch.is_empty() {
+        let patched = client
+            .patch_replay(outcome.id(), &patch)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        out.title = title.map(|t| patched.clone().map(|()| t));
+        if let Some(g) = group {
+            out.group = Some(patched.map(|()| g));
+        }
+    }
+    out
+}
 
 async fn flight_done(
     flight: &mut Option<InFlight>,

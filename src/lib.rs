@@ -7,6 +7,7 @@ pub mod core;
 pub mod daemon;
 pub mod discover;
 pub mod engine;
+pub mod groups;
 pub mod reload;
 pub mod replay;
 pub mod service;

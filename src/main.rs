@@ -314,6 +314,7 @@ fn status(config: &Config, json: bool) -> ExitCode {
             .map(|r| {
                 serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "id": r.ballchasing_id,
                 "location": r.location, "title": r.title, "title_error": r.title_error,
+                "group": r.group, "note": r.note,
                 "outcome": r.outcome, "updated": r.updated})
             })
             .collect();
@@ -389,11 +390,14 @@ fn status(config: &Config, json: bool) -> ExitCode {
             } else {
                 ""
             };
-            let title = match (&r.title, &r.title_error) {
+            let mut title = match (&r.title, &r.title_error) {
                 (Some(title), _) => format!("  \"{title}\""),
                 (None, Some(e)) => format!("  (title not set: {e})"),
                 (None, None) => String::new(),
             };
+            if let Some(note) = &r.note {
+                title.push_str(&format!("  ({note})"));
+            }
             println!(
                 "  {}  {}{dup}{title}",
                 r.updated,

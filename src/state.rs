@@ -11,6 +11,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
+use crate::groups::GroupEntry;
+
 /// The journal's file name inside `state_dir`.
 pub const STATE_FILE: &str = "state.jsonl";
 /// The format's name in the header line.
@@ -74,6 +76,12 @@ pub struct Record {
     /// Why the title could not be set (the upload itself succeeded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title_error: Option<String>,
+    /// The group autochase put it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Something worth knowing, e.g. "duplicate, owned by another uploader".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Upload attempts so far.
     #[serde(default)]
     pub attempts: u32,
@@ -102,6 +110,8 @@ impl Record {
             location: None,
             title: None,
             title_error: None,
+            group: None,
+            note: None,
             attempts: 0,
             last_error: None,
             first_seen: now.clone(),
@@ -177,13 +187,15 @@ enum Entry {
         format: String,
         version: u32,
     },
-    Replay(Record),
+    Replay(Box<Record>),
     Invalid(InvalidFile),
     /// The file at `path` is no longer known invalid (it became valid or was retried).
     Cleared {
         #[serde(with = "path_repr")]
         path: PathBuf,
     },
+    /// A group autochase created (or its time span, grown).
+    Group(GroupEntry),
     /// Every upload parked.
     Paused(Pause),
     /// Uploads going again.
@@ -278,6 +290,8 @@ pub struct State {
     pub invalid: BTreeMap<PathBuf, InvalidFile>,
     /// Uploads parked, when they are.
     pub pause: Option<Pause>,
+    /// Automatic groups by key (`day:…`, `session:…`).
+    pub groups: BTreeMap<String, GroupEntry>,
 }
 
 /// What loading found.
@@ -349,13 +363,16 @@ impl State {
         match entry {
             Entry::Header { .. } => {}
             Entry::Replay(record) => {
-                self.replays.insert(record.id.clone(), record);
+                self.replays.insert(record.id.clone(), *record);
             }
             Entry::Invalid(file) => {
                 self.invalid.insert(file.path.clone(), file);
             }
             Entry::Cleared { path } => {
                 self.invalid.remove(&path);
+            }
+            Entry::Group(group) => {
+                self.groups.insert(group.key.clone(), group);
             }
             Entry::Paused(pause) => self.pause = Some(pause),
             Entry::Resumed => self.pause = None,
@@ -449,10 +466,13 @@ impl State {
             version: VERSION,
         })?;
         for record in self.replays.values() {
-            push(&Entry::Replay(record.clone()))?;
+            push(&Entry::Replay(Box::new(record.clone())))?;
         }
         for file in self.invalid.values() {
             push(&Entry::Invalid(file.clone()))?;
+        }
+        for group in self.groups.values() {
+            push(&Entry::Group(group.clone()))?;
         }
         if let Some(pause) = &self.pause {
             push(&Entry::Paused(pause.clone()))?;
@@ -463,7 +483,10 @@ impl State {
 
     /// Lines a compact journal of this state has.
     fn live_lines(&self) -> usize {
-        1 + self.replays.len() + self.invalid.len() + usize::from(self.pause.is_some())
+        1 + self.replays.len()
+            + self.invalid.len()
+            + self.groups.len()
+            + usize::from(self.pause.is_some())
     }
 
     /// Path → record, for skipping unchanged files without reading them.
@@ -587,7 +610,7 @@ impl Journal {
 
     /// Records a replay's new state.
     pub fn record(&mut self, record: &Record) -> Result<(), StateError> {
-        self.append(&Entry::Replay(record.clone()))
+        self.append(&Entry::Replay(Box::new(record.clone())))
     }
 
     /// Records an invalid file.
@@ -600,6 +623,11 @@ impl Journal {
         self.append(&Entry::Cleared {
             path: path.to_path_buf(),
         })
+    }
+
+    /// Records a group autochase created or grew.
+    pub fn group(&mut self, group: &GroupEntry) -> Result<(), StateError> {
+        self.append(&Entry::Group(group.clone()))
     }
 
     /// Records that every upload is parked.
@@ -866,7 +894,7 @@ mod properties {
                 let mut r = Record::pending(format!("ID{i}"), path(*i));
                 r.status = *status;
                 r.attempts = u32::from(*i);
-                Entry::Replay(r)
+                Entry::Replay(Box::new(r))
             }
             Op::Invalid(i) => Entry::Invalid(InvalidFile {
                 path: path(*i),

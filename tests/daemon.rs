@@ -559,6 +559,20 @@ async fn our_uploads_get_the_title_template_and_a_failed_patch_is_not_a_failed_u
     let heat = by_path("HEAT.replay");
     assert_eq!(heat.status, Status::Uploaded);
     assert!(heat.title_error.is_some(), "{heat:?}");
+    // `status` shows the titles, and why one is missing.
+    let config_file = write_config_file(&setup, "");
+    let shown = support::bin::text(
+        &support::bin::autochase(&config_file, &["status"])
+            .await
+            .stdout,
+    );
+    assert!(
+        shown.contains(
+            "https://ballchasing.com/replay/bc-1  \"LAN 4v4 3-2 Stadium_p 2016-08-07 11:27\""
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("(title not set: "), "{shown}");
 }
 
 #[tokio::test]
@@ -611,4 +625,79 @@ async fn filters_skip_with_their_rule_and_force_overrides() {
             .unwrap();
     assert_eq!(forced[0].status, Status::Uploaded, "{:?}", forced[0]);
     assert_eq!(setup.fake.created(), 3);
+}
+
+#[tokio::test]
+async fn day_groups_are_made_once_under_the_parent_and_only_our_duplicates_join() {
+    use support::replays::distinct;
+    let setup = Setup::new().await;
+    {
+        let mut books = setup.fake.books.lock().unwrap();
+        books
+            .by_key
+            .insert(support::ballchasing::replay_key(HEAT), "mine-1".into());
+        books.owners.insert("mine-1".into(), "1".into());
+        books
+            .by_key
+            .insert(support::ballchasing::replay_key(TINY), "theirs-1".into());
+    }
+    let mut config = setup.config();
+    config.group = Some("parent-1".into());
+    config.group_rule = Some(autochase::groups::GroupRule {
+        by: autochase::groups::GroupBy::Day,
+        parent: Some("parent-1".into()),
+        session_gap: Duration::from_secs(7200),
+    });
+    let mut daemon = setup.start_with(config.clone());
+    daemon.settled().await;
+    std::fs::write(setup.path("LAN.replay"), LAN).unwrap(); // 2016-08-07
+    until(&setup, "LAN", |s| uploaded(s).len() == 1).await;
+    std::fs::write(setup.path("SMALL.replay"), SMALL).unwrap(); // 2016-06-06
+    until(&setup, "SMALL", |s| uploaded(s).len() == 2).await;
+    std::fs::write(setup.path("HEAT.replay"), HEAT).unwrap(); // ours already: 2025-03-15
+    until(&setup, "HEAT", |s| uploaded(s).len() == 3).await;
+    std::fs::write(setup.path("TINY.replay"), TINY).unwrap(); // someone else's
+    let state = until(&setup, "TINY", |s| uploaded(s).len() == 4).await;
+    daemon.stop().await;
+    // A restart remembers the groups: another 2016-08-07 replay joins the same one.
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    std::fs::write(setup.path("LAN2.replay"), distinct(LAN, 2)).unwrap();
+    let after = until(&setup, "LAN2", |s| uploaded(s).len() == 5).await;
+    daemon.stop().await;
+
+    let books = setup.fake.books.lock().unwrap();
+    let names: Vec<_> = books.groups.iter().map(|g| g["name"].clone()).collect();
+    assert_eq!(names, ["2016-08-07", "2016-06-06", "2025-03-15"]);
+    assert!(books.groups.iter().all(|g| g["parent"] == "parent-1"));
+    let patched = |id: &str| {
+        books
+            .patches
+            .iter()
+            .find(|(p, _)| p == id)
+            .map(|(_, body)| body["group"].clone())
+    };
+    assert_eq!(patched("bc-1"), Some(serde_json::json!("g-1")));
+    assert_eq!(patched("bc-2"), Some(serde_json::json!("g-2")));
+    assert_eq!(
+        patched("mine-1"),
+        Some(serde_json::json!("g-3")),
+        "our duplicate joins"
+    );
+    assert_eq!(patched("theirs-1"), None, "someone else's is left alone");
+    assert_eq!(
+        patched("bc-3"),
+        Some(serde_json::json!("g-1")),
+        "remembered across a restart"
+    );
+    let tiny = state
+        .replays
+        .values()
+        .find(|r| r.path == setup.path("TINY.replay"))
+        .unwrap();
+    assert_eq!(
+        tiny.note.as_deref(),
+        Some("duplicate, owned by another uploader (Someone Else)")
+    );
+    assert_eq!(after.groups.len(), 3);
 }

@@ -379,6 +379,15 @@ pub enum Replay {
 }
 
 impl Replay {
+    /// Who uploaded it, whatever its processing status.
+    pub fn uploader(&self) -> Option<&User> {
+        match self {
+            Replay::Ok(detail) => detail.uploader.as_ref(),
+            Replay::Pending(common) | Replay::Failed(common) => common.uploader.as_ref(),
+            Replay::Other { replay, .. } => replay.uploader.as_ref(),
+        }
+    }
+
     /// The replay id.
     pub fn id(&self) -> &str {
         match self {

@@ -90,6 +90,11 @@ pub struct Books {
     pub patch_script: VecDeque<Reply>,
     /// Every PATCH: replay id and JSON body.
     pub patches: Vec<(String, serde_json::Value)>,
+    /// Every group created: its JSON body.
+    pub groups: Vec<serde_json::Value>,
+    /// Replay id → uploader SteamID64; the token's account is "1", and replays not listed
+    /// (put in `by_key` by a test) belong to "999".
+    pub owners: HashMap<String, String>,
     /// Delay for the normal answers.
     pub delay: Duration,
     /// The faults to inject; tests may change them while the server runs.
@@ -187,6 +192,7 @@ impl Books {
         }
         let id = format!("bc-{}", self.created.len() + 1);
         self.by_key.insert(key, id.clone());
+        self.owners.insert(id.clone(), "1".into());
         self.created.push(bytes);
         if self.roll(self.faults.accept_then_reset) {
             return (Answer::AcceptedThenReset, Reply::Reset);
@@ -247,6 +253,18 @@ impl FakeBallchasing {
                     books.upload_requests += 1;
                     let bytes = req.multipart()[0].data.to_vec();
                     books.upload(bytes, now)
+                }
+                ("POST", "/groups") => {
+                    books.groups.push(req.json());
+                    let id = format!("g-{}", books.groups.len());
+                    Reply::json(201, json!({"id": id, "link": format!("https://ballchasing.com/api/groups/{id}")}))
+                }
+                ("GET", path) if path.starts_with("/replays/") => {
+                    let id = path.trim_start_matches("/replays/").to_string();
+                    let owner = books.owners.get(&id).cloned().unwrap_or_else(|| "999".into());
+                    let name = if owner == "1" { "Tester" } else { "Someone Else" };
+                    Reply::json(200, json!({"id": id, "status": "ok",
+                        "uploader": {"steam_id": owner, "name": name}}))
                 }
                 ("PATCH", path) if path.starts_with("/replays/") => {
                     let id = path.trim_start_matches("/replays/").to_string();
