@@ -58,6 +58,8 @@ pub struct Config {
     pub filter: Filter,
     /// Automatic child groups per day or session (under `group`, when set).
     pub group_rule: Option<GroupRule>,
+    /// Desktop notifications for uploads and failures.
+    pub notifications: bool,
     /// How long uploads stop after a refused token or an exhausted quota. Not a file key: the
     /// defaults follow ballchasing's rules; tests shorten them.
     pub pauses: Pauses,
@@ -136,6 +138,7 @@ struct RawConfig {
     min_duration: Option<Spanned<u64>>,
     group_by: Option<Spanned<String>>,
     session_gap: Option<Spanned<u64>>,
+    notifications: Option<bool>,
 }
 
 /// The platform's default config file (`~/.config/autochase/config.toml` on Linux).
@@ -364,6 +367,7 @@ impl Config {
             title,
             filter,
             group_rule,
+            notifications: raw.notifications.unwrap_or(false),
             pauses: Pauses::default(),
             token_source,
             warnings,

@@ -757,6 +757,12 @@ impl Engine {
         reason: String,
     ) -> Result<(), StateError> {
         warn!(path = %path.display(), %reason, "not uploading");
+        if self.config.notifications {
+            crate::notify::send(&crate::notify::Note {
+                summary: format!("Not uploaded: {}", file_name(&path)),
+                body: reason.clone(),
+            });
+        }
         let record = InvalidFile {
             path: path.clone(),
             size,
@@ -1077,6 +1083,15 @@ impl Engine {
                     self.journal.group(&entry)?;
                     self.state.groups.insert(entry.key.clone(), entry);
                 }
+                if self.config.notifications {
+                    crate::notify::send(&crate::notify::Note {
+                        summary: format!(
+                            "Uploaded: {}",
+                            record.title.clone().unwrap_or_else(|| file_name(&path))
+                        ),
+                        body: record.location.clone().unwrap_or_default(),
+                    });
+                }
                 info!(replay = %record.id, location = %outcome.location(), duplicate = outcome.is_duplicate(), "uploaded");
                 self.save(record.clone())?;
                 self.resume()?;
@@ -1095,6 +1110,12 @@ impl Engine {
                 record.status = Status::Failed;
                 record.last_error = Some(reason.clone());
                 warn!(replay = %record.id, %reason, "upload failed for good; `autochase retry` puts it back");
+                if self.config.notifications {
+                    crate::notify::send(&crate::notify::Note {
+                        summary: format!("Upload refused: {}", file_name(&path)),
+                        body: reason.clone(),
+                    });
+                }
                 self.save(record.clone())?;
                 if self.outstanding.remove(&path) {
                     self.report(

@@ -400,3 +400,77 @@ async fn log_file_writes_a_dated_file_beside_stderr() {
     assert!(file.contains("stopped"), "{file}");
     assert!(!file.contains('\u{1b}'), "no colour codes in the file");
 }
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn notifications_go_through_notify_send_when_turned_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let fake = FakeBallchasing::start().await;
+    let env = Env::new();
+    // A stand-in notify-send that writes down what it was asked to show.
+    let bin = env.root.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let shown = env.root.path().join("shown.txt");
+    let script = bin.join("notify-send");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s|' \"$@\" >> '{}'\necho >> '{}'\n",
+            shown.display(),
+            shown.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = env.root.path().join("config.toml");
+    write_config(
+        &config,
+        &fake.server.url(),
+        TOKEN,
+        "notifications = true\ninvalid_after = 1\n",
+    );
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let daemon = support::bin::Daemon::spawn(
+        support::bin::command(&config)
+            .arg("run")
+            .env("PATH", path)
+            .stderr(std::process::Stdio::null()),
+    );
+    let state = env.root.path().join("state/state.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !state.exists() {
+        assert!(std::time::Instant::now() < deadline, "daemon never started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    std::fs::write(env.demos().join("TINY.replay"), TINY).unwrap();
+    std::fs::write(env.demos().join("BROKEN.replay"), &TINY[..200]).unwrap();
+    let read = || std::fs::read_to_string(&shown).unwrap_or_default();
+    while !(read().contains("Uploaded: TINY.replay")
+        && read().contains("Not uploaded: BROKEN.replay"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "notifications: {}",
+            read()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    daemon.signal("TERM");
+    let _ = daemon.output().await;
+    let text = read();
+    assert!(
+        text.contains(
+            "--app-name=autochase|Uploaded: TINY.replay|https://ballchasing.com/replay/bc-1|"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Not uploaded: BROKEN.replay|corrupt replay: truncated"),
+        "{text}"
+    );
+}
