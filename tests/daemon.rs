@@ -701,3 +701,53 @@ async fn day_groups_are_made_once_under_the_parent_and_only_our_duplicates_join(
     );
     assert_eq!(after.groups.len(), 3);
 }
+
+#[tokio::test]
+async fn a_fixed_group_goes_with_the_upload_and_our_duplicates_are_moved_into_it() {
+    let setup = Setup::new().await;
+    {
+        let mut books = setup.fake.books.lock().unwrap();
+        books
+            .by_key
+            .insert(support::ballchasing::replay_key(HEAT), "mine-1".into());
+        books.owners.insert("mine-1".into(), "1".into());
+        books
+            .by_key
+            .insert(support::ballchasing::replay_key(TINY), "theirs-1".into());
+    }
+    let mut config = setup.config();
+    config.group = Some("fixed-9".into());
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    for (name, bytes) in [
+        ("LAN.replay", LAN),
+        ("HEAT.replay", HEAT),
+        ("TINY.replay", TINY),
+    ] {
+        std::fs::write(setup.path(name), bytes).unwrap();
+        let n = setup.state().replays.len() + 1;
+        until(&setup, name, |s| uploaded(s).len() == n).await;
+    }
+    daemon.stop().await;
+    let uploads: Vec<_> = setup
+        .fake
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v2/upload")
+        .collect();
+    assert!(
+        uploads
+            .iter()
+            .all(|r| r.query_one("group") == Some("fixed-9"))
+    );
+    let books = setup.fake.books.lock().unwrap();
+    let groups: Vec<_> = books
+        .patches
+        .iter()
+        .map(|(id, body)| (id.as_str(), body["group"].as_str().unwrap_or("")))
+        .collect();
+    // The created one got its group with the upload; only our duplicate needs a PATCH.
+    assert_eq!(groups, [("mine-1", "fixed-9")]);
+    assert!(books.groups.is_empty(), "no group created");
+}
