@@ -645,9 +645,11 @@ fn service(config: &Config, command: ServiceCommand) -> ExitCode {
     };
     let target = service::Target {
         exe,
+        // The service starts elsewhere: a relative --config must become absolute.
         config: config
             .path
-            .clone()
+            .as_deref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
             .filter(|p| Some(p) != autochase::config::default_config_path().as_ref()),
     };
     if action == Action::Install && config.token.is_none() {

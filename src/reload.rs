@@ -24,6 +24,8 @@ pub async fn run(
     let Some(path) = initial.path.clone().or_else(default_config_path) else {
         return;
     };
+    // A relative path has no folder to watch ("config.toml" → "").
+    let path = std::path::absolute(&path).unwrap_or(path);
     let (tx, mut changed) = mpsc::channel::<()>(1);
     // Keeps the watch alive for as long as this task runs.
     let _watcher = watch_file(&path, tx.clone());

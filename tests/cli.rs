@@ -299,6 +299,18 @@ async fn service_install_dry_run_shows_the_unit_and_touches_nothing() {
         );
         assert!(stdout.contains("run   systemctl --user enable --now autochase.service"));
         assert!(!unit.exists(), "a dry run writes nothing");
+        // A relative --config becomes absolute: the service does not start in this folder.
+        let mut relative = std::process::Command::new(env!("CARGO_BIN_EXE_autochase"));
+        relative
+            .args(["--config", "config.toml", "service", "install", "--dry-run"])
+            .current_dir(env.root.path())
+            .env_remove("BALLCHASING_TOKEN");
+        with_home(&mut relative, &home);
+        let stdout = text(&output(relative).await.stdout);
+        assert!(
+            stdout.contains(&format!("--config {} run", config.display())),
+            "{stdout}"
+        );
     }
 }
 
