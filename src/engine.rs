@@ -223,6 +223,8 @@ pub struct Engine {
     journal: Journal,
     state: State,
     first_start: bool,
+    /// The first start's baseline is under way (marked in the state until done).
+    baseline_open: bool,
     initial_scan_done: bool,
     tracks: HashMap<PathBuf, Track>,
     validating: HashSet<PathBuf>,
@@ -280,12 +282,20 @@ impl Engine {
                 }
             }
         }
+        // The first start records the replays already there as skipped. It is marked begun
+        // first, so a start stopped halfway goes on with it instead of uploading the rest.
+        let baseline_open = mode == Mode::Daemon && loaded.first_start && !config.backfill;
+        if baseline_open && loaded.state.baseline != Some(false) {
+            journal.baseline(false)?;
+            loaded.state.baseline = Some(false);
+        }
         Ok(Engine {
             config,
             mode,
             client,
             journal,
             first_start: loaded.first_start,
+            baseline_open,
             initial_scan_done: mode == Mode::OneShot,
             tracks: HashMap::new(),
             validating: HashSet::new(),
@@ -368,6 +378,7 @@ impl Engine {
         }
         let mut events_open = true;
         loop {
+            self.close_baseline()?;
             self.dispatch()?;
             self.publish();
             if self.mode == Mode::OneShot && !events_open && self.one_shot_finished() {
@@ -528,6 +539,31 @@ impl Engine {
         self.config = Arc::new(state_dir_kept);
         self.reloads += 1;
         info!(token = %self.client.as_ref().map_or("none".into(), |c| c.token_fingerprint()), visibility = %self.config.visibility, "config reloaded");
+        Ok(())
+    }
+
+    /// Marks the baseline done once the first scan is over and every file it found has been
+    /// judged.
+    fn close_baseline(&mut self) -> Result<(), StateError> {
+        if self.baseline_open
+            && self.initial_scan_done
+            && self.validating.is_empty()
+            && self.tracks.values().all(|t| !t.baseline)
+        {
+            self.journal.baseline(true)?;
+            self.state.baseline = Some(true);
+            self.baseline_open = false;
+            let skipped = self
+                .state
+                .replays
+                .values()
+                .filter(|r| r.status == Status::Skipped)
+                .count();
+            info!(
+                skipped,
+                "replays present before the first start are recorded as skipped (backfill = true, or `autochase upload FOLDER`, uploads them)"
+            );
+        }
         Ok(())
     }
 
@@ -839,8 +875,13 @@ impl Engine {
             record.last_error =
                 Some("present before first start (set backfill = true to upload these)".into());
             record.updated = now;
-            info!(replay = %id, path = %path.display(), "skipped: present before first start");
-            return self.save(record);
+            debug!(replay = %id, path = %path.display(), "skipped: present before first start");
+            // Not fsynced one by one: until the baseline is marked done (after a sync), a
+            // restart redoes it, so a lost line costs nothing.
+            self.journal.record_unsynced(&record)?;
+            self.by_path.insert(record.path.clone(), record.id.clone());
+            self.state.replays.insert(record.id.clone(), record);
+            return Ok(());
         }
         if !self.force
             && let Some(reason) = self.config.filter.skip_reason(info)

@@ -196,6 +196,10 @@ enum Entry {
     },
     /// A group autochase created (or its time span, grown).
     Group(GroupEntry),
+    /// The first start's record of replays already there: begun (`false`) or complete.
+    Baseline {
+        done: bool,
+    },
     /// Every upload parked.
     Paused(Pause),
     /// Uploads going again.
@@ -292,6 +296,9 @@ pub struct State {
     pub pause: Option<Pause>,
     /// Automatic groups by key (`day:…`, `session:…`).
     pub groups: BTreeMap<String, GroupEntry>,
+    /// Whether the first start finished recording the replays already there: `Some(false)`
+    /// while it is under way (a restart goes on with it), `None` in files older than this.
+    pub baseline: Option<bool>,
 }
 
 /// What loading found.
@@ -299,7 +306,8 @@ pub struct State {
 pub struct Loaded {
     /// The state.
     pub state: State,
-    /// No state file existed: this is the first start.
+    /// No state file existed, or the first start was stopped before it had recorded every
+    /// replay already there: replays found by the first scan are not uploaded.
     pub first_start: bool,
     /// The file was damaged and kept aside under this name.
     pub kept_aside: Option<PathBuf>,
@@ -374,6 +382,7 @@ impl State {
             Entry::Group(group) => {
                 self.groups.insert(group.key.clone(), group);
             }
+            Entry::Baseline { done } => self.baseline = Some(done),
             Entry::Paused(pause) => self.pause = Some(pause),
             Entry::Resumed => self.pause = None,
         }
@@ -471,6 +480,9 @@ impl State {
         for file in self.invalid.values() {
             push(&Entry::Invalid(file.clone()))?;
         }
+        if let Some(done) = self.baseline {
+            push(&Entry::Baseline { done })?;
+        }
         for group in self.groups.values() {
             push(&Entry::Group(group.clone()))?;
         }
@@ -483,7 +495,8 @@ impl State {
 
     /// Lines a compact journal of this state has.
     fn live_lines(&self) -> usize {
-        1 + self.replays.len()
+        1 + usize::from(self.baseline.is_some())
+            + self.replays.len()
             + self.invalid.len()
             + self.groups.len()
             + usize::from(self.pause.is_some())
@@ -527,7 +540,8 @@ impl Journal {
                 let live = parsed.state.live_lines();
                 compact = parsed.skipped > 0 || !parsed.clean_end || parsed.lines > 2 * live + 64;
                 lines = parsed.lines;
-                (parsed.state, false, None, parsed.skipped)
+                let unfinished = parsed.state.baseline == Some(false);
+                (parsed.state, unfinished, None, parsed.skipped)
             }
             Err(e) if e.source.kind() == std::io::ErrorKind::Other => {
                 let aside = path.with_extension(format!(
@@ -595,17 +609,28 @@ impl Journal {
     }
 
     fn append(&mut self, entry: &Entry) -> Result<(), StateError> {
+        self.write_line(entry)?;
+        // Then fsync: a crash leaves at most one torn last line.
+        self.file
+            .sync_data()
+            .map_err(io_err("syncing state", &self.path))
+    }
+
+    /// One write per line, so a crash can only tear the last one.
+    fn write_line(&mut self, entry: &Entry) -> Result<(), StateError> {
         let mut line = serde_json::to_vec(entry).expect("state serializes");
         line.push(b'\n');
-        // One write per line, then fsync: a crash leaves at most one torn last line.
         self.file
             .write_all(&line)
             .map_err(io_err("writing state", &self.path))?;
-        self.file
-            .sync_data()
-            .map_err(io_err("syncing state", &self.path))?;
         self.lines += 1;
         Ok(())
+    }
+
+    /// Records a replay without waiting for the disk: only for changes that are redone after
+    /// a crash anyway (the first start's baseline). The next synced write makes it durable.
+    pub fn record_unsynced(&mut self, record: &Record) -> Result<(), StateError> {
+        self.write_line(&Entry::Replay(Box::new(record.clone())))
     }
 
     /// Records a replay's new state.
@@ -623,6 +648,11 @@ impl Journal {
         self.append(&Entry::Cleared {
             path: path.to_path_buf(),
         })
+    }
+
+    /// Records that the first start's baseline has begun (`false`) or is complete.
+    pub fn baseline(&mut self, done: bool) -> Result<(), StateError> {
+        self.append(&Entry::Baseline { done })
     }
 
     /// Records a group autochase created or grew.

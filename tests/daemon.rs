@@ -751,3 +751,33 @@ async fn a_fixed_group_goes_with_the_upload_and_our_duplicates_are_moved_into_it
     assert_eq!(groups, [("mine-1", "fixed-9")]);
     assert!(books.groups.is_empty(), "no group created");
 }
+
+#[tokio::test]
+async fn a_first_start_stopped_halfway_still_skips_the_old_replays_next_time() {
+    // The first start was stopped before it had recorded every old replay (the marker says
+    // the baseline is not done): the next start must finish the baseline, not upload them.
+    let setup = Setup::new().await;
+    for (name, bytes) in [("A.replay", TINY), ("B.replay", SMALL), ("C.replay", HEAT)] {
+        std::fs::write(setup.path(name), bytes).unwrap();
+    }
+    std::fs::create_dir_all(&setup.state_dir).unwrap();
+    std::fs::write(
+        setup.state_dir.join(autochase::state::STATE_FILE),
+        "{\"kind\":\"header\",\"format\":\"autochase-state\",\"version\":1}\n{\"kind\":\"baseline\",\"done\":false}\n",
+    )
+    .unwrap();
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    let state = until(&setup, "all three judged", |s| s.replays.len() == 3).await;
+    assert!(
+        state.replays.values().all(|r| r.status == Status::Skipped),
+        "{state:?}"
+    );
+    assert_eq!(setup.fake.upload_requests(), 0);
+    // The baseline is done now: a new replay is uploaded.
+    std::fs::write(setup.path("NEW.replay"), LAN).unwrap();
+    until(&setup, "new one uploaded", |s| uploaded(s).len() == 1).await;
+    daemon.stop().await;
+    let state = setup.state();
+    assert_eq!(state.baseline, Some(true));
+}
