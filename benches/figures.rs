@@ -115,7 +115,14 @@ mod linux {
             }
             let (daemon, _) = self.start();
             let deadline = Instant::now() + Duration::from_secs(300);
-            while state_records(&self.state()) < n as usize {
+            // Every old replay recorded, and the baseline marked done.
+            while state_records(&self.state()) < n as usize
+                || autochase::state::State::read(&self.state())
+                    .ok()
+                    .flatten()
+                    .and_then(|(s, _)| s.baseline)
+                    != Some(true)
+            {
                 assert!(Instant::now() < deadline, "first start did not record {n}");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }

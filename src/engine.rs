@@ -247,7 +247,7 @@ pub struct Engine {
     outstanding: HashSet<PathBuf>,
     status: tokio::sync::watch::Sender<EngineStatus>,
     /// Path → replay Id, so a rescan of thousands of files needs no scan of the records.
-    by_path: HashMap<PathBuf, String>,
+    by_path: state::PathIndex,
 }
 
 impl Engine {
@@ -459,7 +459,12 @@ impl Engine {
     }
 
     fn id_for_path(&self, path: &Path) -> Option<String> {
-        self.by_path.get(path).cloned()
+        let id = self.by_path.get(path)?;
+        self.state
+            .replays
+            .get(id)
+            .filter(|r| r.path == path)
+            .map(|r| r.id.clone())
     }
 
     fn next_wake(&self) -> Option<Instant> {
@@ -879,7 +884,7 @@ impl Engine {
             // Not fsynced one by one: until the baseline is marked done (after a sync), a
             // restart redoes it, so a lost line costs nothing.
             self.journal.record_unsynced(&record)?;
-            self.by_path.insert(record.path.clone(), record.id.clone());
+            self.by_path.insert(&record.path, &record.id);
             self.state.replays.insert(record.id.clone(), record);
             return Ok(());
         }
@@ -910,7 +915,7 @@ impl Engine {
 
     fn save(&mut self, record: Record) -> Result<(), StateError> {
         self.journal.record(&record)?;
-        self.by_path.insert(record.path.clone(), record.id.clone());
+        self.by_path.insert(&record.path, &record.id);
         self.state.replays.insert(record.id.clone(), record);
         self.journal.maybe_compact(&self.state)
     }

@@ -503,11 +503,36 @@ impl State {
     }
 
     /// Path → record, for skipping unchanged files without reading them.
-    pub fn by_path(&self) -> HashMap<PathBuf, String> {
-        self.replays
-            .values()
-            .map(|r| (r.path.clone(), r.id.clone()))
-            .collect()
+    pub fn by_path(&self) -> PathIndex {
+        let mut index = PathIndex::default();
+        for r in self.replays.values() {
+            index.insert(&r.path, &r.id);
+        }
+        index
+    }
+}
+
+/// Path → replay Id, keyed by a hash of the path so that 20,000 paths are not held twice in
+/// memory. A hit may be a collision: callers confirm it against the record's own path.
+#[derive(Debug, Default)]
+pub struct PathIndex(HashMap<u64, String>);
+
+impl PathIndex {
+    fn key(path: &Path) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        path.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Remembers that `path` holds replay `id`.
+    pub fn insert(&mut self, path: &Path, id: &str) {
+        self.0.insert(PathIndex::key(path), id.to_owned());
+    }
+
+    /// The Id recorded for `path` (or for a path with the same hash).
+    pub fn get(&self, path: &Path) -> Option<&str> {
+        self.0.get(&PathIndex::key(path)).map(String::as_str)
     }
 }
 
