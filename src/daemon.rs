@@ -185,6 +185,8 @@ async fn run_engine(
     let (folders_tx, folders_rx) =
         tokio::sync::watch::channel((config.folders(), config.rescan_interval));
     let side_cancel = cancel.child_token();
+    // Kept alive while the engine runs: requests from `autochase retry`.
+    let _inbox = crate::inbox::watch(&config.state_dir, tx.clone());
     let scanner = tokio::spawn(watch::scanner(folders_rx, tx, side_cancel.clone()));
     let reloader = tokio::spawn(reload::run(
         config.clone(),

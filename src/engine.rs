@@ -19,6 +19,7 @@ use crate::api::{Client, Error as ApiError, NewGroup, ReplayPatch, Upload, Uploa
 use crate::config::Config;
 use crate::core::{self, Check, Verdict};
 use crate::groups::{self, GroupEntry, Placement};
+use crate::inbox;
 use crate::replay::{self, Invalid, ReplayInfo};
 use crate::state::{
     self, InvalidFile, Journal, Outcome, Pause, PauseCause, Record, State, StateError, Status,
@@ -572,6 +573,62 @@ impl Engine {
         Ok(())
     }
 
+    /// Carries out the requests other commands left in the inbox, and answers them.
+    fn take_requests(&mut self) -> Result<(), StateError> {
+        for (path, request) in inbox::take(&self.config.state_dir) {
+            let changed = match request {
+                inbox::Request::Retry { which } => self.retry(which.as_deref())?,
+            };
+            inbox::reply(&path, &inbox::Answer { changed });
+        }
+        Ok(())
+    }
+
+    /// `autochase retry` while the daemon runs: failed replays go back in the queue and
+    /// invalid files are checked again, now.
+    fn retry(&mut self, which: Option<&str>) -> Result<usize, StateError> {
+        let matches = |id: &str, path: &Path| which.is_none_or(|w| w == id || Path::new(w) == path);
+        let failed: Vec<Record> = self
+            .state
+            .replays
+            .values()
+            .filter(|r| r.status == Status::Failed && matches(&r.id, &r.path))
+            .cloned()
+            .collect();
+        let mut changed = 0;
+        for mut record in failed {
+            record.status = Status::Pending;
+            record.last_error = None;
+            record.updated = state::now_rfc3339();
+            let (id, path) = (record.id.clone(), record.path.clone());
+            self.save(record)?;
+            self.requeue(id, path, None);
+            changed += 1;
+        }
+        let invalid: Vec<PathBuf> = self
+            .state
+            .invalid
+            .keys()
+            .filter(|p| matches("", p))
+            .cloned()
+            .collect();
+        for path in invalid {
+            self.state.invalid.remove(&path);
+            self.journal.cleared(&path)?;
+            self.tracks.entry(path.clone()).or_insert(Track {
+                last_change: Instant::now(),
+                checks: 0,
+                next_check: None,
+                dirty: false,
+                baseline: false,
+            });
+            self.start_check(path);
+            changed += 1;
+        }
+        info!(changed, "retry requested");
+        Ok(changed)
+    }
+
     /// Stops every upload for `wait`, and records it for `status` and the next start.
     fn park(
         &mut self,
@@ -597,6 +654,7 @@ impl Engine {
 
     fn on_event(&mut self, event: FileEvent) -> Result<(), StateError> {
         match event {
+            FileEvent::Inbox => self.take_requests()?,
             FileEvent::ScanDone => {
                 self.scans += 1;
                 if !self.initial_scan_done {

@@ -8,6 +8,7 @@ pub mod daemon;
 pub mod discover;
 pub mod engine;
 pub mod groups;
+pub mod inbox;
 pub mod notify;
 pub mod reload;
 pub mod replay;

@@ -485,6 +485,34 @@ async fn retry(config: Config, id: Option<String>, all_failed: bool) -> ExitCode
         eprintln!("error: name a replay Id or path, or pass --all-failed");
         return ExitCode::from(2);
     }
+    if daemon::is_running(&config.state_dir) {
+        // The daemon owns the state: hand it the request and wait for its answer.
+        use autochase::inbox;
+        let request = inbox::Request::Retry { which: id.clone() };
+        let sent = match inbox::send(&config.state_dir, &request) {
+            Ok(path) => path,
+            Err(e) => {
+                eprintln!("error: cannot hand the request to the running daemon: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        return match inbox::answer(&sent, std::time::Duration::from_secs(15)).await {
+            Some(inbox::Answer { changed: 0 }) => {
+                eprintln!("nothing to retry");
+                ExitCode::FAILURE
+            }
+            Some(inbox::Answer { changed }) => {
+                println!("{changed} put back in the queue by the running daemon");
+                ExitCode::SUCCESS
+            }
+            None => {
+                println!(
+                    "handed to the running daemon, which has not answered within 15 s; `autochase status` shows the result"
+                );
+                ExitCode::SUCCESS
+            }
+        };
+    }
     let _lock = match wait_for_daemon(&config).await {
         Ok(lock) => lock,
         Err(code) => return code,

@@ -25,6 +25,8 @@ pub enum FileEvent {
     },
     /// A full scan of every folder finished.
     ScanDone,
+    /// A request arrived in the inbox (see `inbox`).
+    Inbox,
 }
 
 /// True for `*.replay` in any case.

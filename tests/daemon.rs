@@ -781,3 +781,57 @@ async fn a_first_start_stopped_halfway_still_skips_the_old_replays_next_time() {
     let state = setup.state();
     assert_eq!(state.baseline, Some(true));
 }
+
+#[tokio::test]
+async fn retry_while_the_daemon_runs_goes_through_it() {
+    let setup = Setup::new().await;
+    setup
+        .fake
+        .books
+        .lock()
+        .unwrap()
+        .script
+        .push_back(Reply::json(
+            400,
+            serde_json::json!({"error": "\"file\" not a .replay file"}),
+        ));
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    std::fs::write(setup.path("A.replay"), TINY).unwrap();
+    std::fs::write(setup.path("BROKEN.replay"), &TINY[..100]).unwrap();
+    until(&setup, "refused and broken", |s| {
+        s.replays.values().any(|r| r.status == Status::Failed) && s.invalid.len() == 1
+    })
+    .await;
+    // `retry --all-failed` from another process, while this daemon holds the lock.
+    let config_file = write_config_file(&setup, "");
+    let out = support::bin::autochase(&config_file, &["retry", "--all-failed"]).await;
+    let stdout = support::bin::text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        support::bin::text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("2 put back in the queue by the running daemon"),
+        "{stdout}"
+    );
+    // The refused one goes out again at once; the broken one is checked again and, still
+    // broken, judged again.
+    until(&setup, "uploaded and judged again", |s| {
+        uploaded(s).len() == 1 && s.invalid.len() == 1
+    })
+    .await;
+    daemon.stop().await;
+    assert_eq!(setup.fake.created(), 1);
+    assert!(
+        setup
+            .state_dir
+            .join("inbox")
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_none(),
+        "inbox emptied"
+    );
+}

@@ -731,7 +731,10 @@ async fn the_token_never_shows_in_logs_state_or_status_even_at_trace() {
             everything.push_str(&text(&out.stderr));
         }
         for entry in std::fs::read_dir(&setup.state_dir).unwrap() {
-            everything.push_str(&text(&std::fs::read(entry.unwrap().path()).unwrap()));
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                everything.push_str(&text(&std::fs::read(path).unwrap()));
+            }
         }
         let config = autochase::config::Config::load(Some(&config_file), None).unwrap();
         everything.push_str(&format!("{config:?}"));
