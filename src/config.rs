@@ -26,7 +26,7 @@ pub struct Config {
     pub path: Option<PathBuf>,
     /// The API token; without one, uploads wait.
     pub token: Option<Token>,
-    /// Folders to watch (when `discover` is on: what discovery found at load time).
+    /// The folders `replay_dirs` names (empty when `discover` is on).
     pub replay_dirs: Vec<PathBuf>,
     /// `replay_dirs` was not set: find the folders, and keep looking at every rescan.
     pub discover: bool,
@@ -338,12 +338,12 @@ impl Config {
             .collect();
 
         let discover = raw.replay_dirs.is_none();
-        let replay_dirs = match raw.replay_dirs {
-            Some(dirs) => dirs.into_iter().map(|d| base.join(d)).collect(),
-            None => Home::current()
-                .map(|home| discover::watch_list(&home))
-                .unwrap_or_default(),
-        };
+        // Discovery runs where folders are needed (before each scan, in `check`), not at
+        // every load: `status`, `retry` and each reload would pay for it for nothing.
+        let replay_dirs = raw
+            .replay_dirs
+            .map(|dirs| dirs.into_iter().map(|d| base.join(d)).collect())
+            .unwrap_or_default();
         let state_dir = match raw.state_dir {
             Some(dir) => base.join(dir),
             None => default_state_dir().ok_or(ConfigError::NoHome("state_dir"))?,

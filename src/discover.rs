@@ -108,13 +108,7 @@ pub fn find(home: &Home) -> Vec<Found> {
         // Symlinked Steam roots (`~/.steam/steam`) lead to the same folder twice.
         let key = dir.canonicalize().unwrap_or_else(|_| dir.clone());
         if seen.insert(key) {
-            let (replays, newest) = survey(&dir);
-            out.push(Found {
-                dir,
-                source,
-                replays,
-                newest,
-            });
+            out.push(survey(&dir, &source));
         }
     };
     for (dir, source) in candidates(home) {
@@ -132,8 +126,19 @@ pub fn find(home: &Home) -> Vec<Found> {
     out
 }
 
+/// What is in `dir`: its replay count and newest replay.
+pub fn survey(dir: &Path, source: &str) -> Found {
+    let (replays, newest) = count_and_newest(dir);
+    Found {
+        dir: dir.to_path_buf(),
+        source: source.to_owned(),
+        replays,
+        newest,
+    }
+}
+
 /// Counts the replays in `dir` and finds the newest.
-fn survey(dir: &Path) -> (usize, Option<(PathBuf, SystemTime)>) {
+fn count_and_newest(dir: &Path) -> (usize, Option<(PathBuf, SystemTime)>) {
     let mut count = 0;
     let mut newest: Option<(PathBuf, SystemTime)> = None;
     for path in crate::watch::scan(&[dir.to_path_buf()]) {

@@ -203,6 +203,19 @@ struct Track {
     baseline: bool,
 }
 
+impl Track {
+    /// A file just seen (or seen again), not checked yet.
+    fn new(baseline: bool) -> Track {
+        Track {
+            last_change: Instant::now(),
+            checks: 0,
+            next_check: None,
+            dirty: false,
+            baseline,
+        }
+    }
+}
+
 struct Queued {
     id: String,
     path: PathBuf,
@@ -587,43 +600,20 @@ impl Engine {
     /// `autochase retry` while the daemon runs: failed replays go back in the queue and
     /// invalid files are checked again, now.
     fn retry(&mut self, which: Option<&str>) -> Result<usize, StateError> {
-        let matches = |id: &str, path: &Path| which.is_none_or(|w| w == id || Path::new(w) == path);
-        let failed: Vec<Record> = self
-            .state
-            .replays
-            .values()
-            .filter(|r| r.status == Status::Failed && matches(&r.id, &r.path))
-            .cloned()
-            .collect();
-        let mut changed = 0;
-        for mut record in failed {
-            record.status = Status::Pending;
-            record.last_error = None;
-            record.updated = state::now_rfc3339();
+        let (records, invalid) = self.state.retry_targets(which);
+        let changed = records.len() + invalid.len();
+        for record in records {
             let (id, path) = (record.id.clone(), record.path.clone());
             self.save(record)?;
             self.requeue(id, path, None);
-            changed += 1;
         }
-        let invalid: Vec<PathBuf> = self
-            .state
-            .invalid
-            .keys()
-            .filter(|p| matches("", p))
-            .cloned()
-            .collect();
         for path in invalid {
             self.state.invalid.remove(&path);
             self.journal.cleared(&path)?;
-            self.tracks.entry(path.clone()).or_insert(Track {
-                last_change: Instant::now(),
-                checks: 0,
-                next_check: None,
-                dirty: false,
-                baseline: false,
-            });
+            self.tracks
+                .entry(path.clone())
+                .or_insert_with(|| Track::new(false));
             self.start_check(path);
-            changed += 1;
         }
         info!(changed, "retry requested");
         Ok(changed)
@@ -673,13 +663,10 @@ impl Engine {
                     && !self.initial_scan_done
                     && !self.config.backfill;
                 let now = Instant::now();
-                let track = self.tracks.entry(path.clone()).or_insert(Track {
-                    last_change: now,
-                    checks: 0,
-                    next_check: None,
-                    dirty: false,
-                    baseline,
-                });
+                let track = self
+                    .tracks
+                    .entry(path.clone())
+                    .or_insert_with(|| Track::new(baseline));
                 if !from_scan {
                     track.last_change = now;
                     track.baseline = false;
@@ -856,12 +843,7 @@ impl Engine {
         reason: String,
     ) -> Result<(), StateError> {
         warn!(path = %path.display(), %reason, "not uploading");
-        if self.config.notifications {
-            crate::notify::send(&crate::notify::Note {
-                summary: format!("Not uploaded: {}", file_name(&path)),
-                body: reason.clone(),
-            });
-        }
+        self.notify(format!("Not uploaded: {}", file_name(&path)), &reason);
         let record = InvalidFile {
             path: path.clone(),
             size,
@@ -902,9 +884,10 @@ impl Engine {
         let new_bytes = record.sha256 != sha256;
         record.sha256 = sha256;
         match existing.as_ref().map(|r| r.status) {
-            // A one-shot `upload` of a skipped replay is an explicit request: judged below.
+            // Uploaded is final. Skipped is final for the daemon; a one-shot `upload` of a
+            // skipped replay is an explicit request, judged below.
             Some(Status::Uploaded) | Some(Status::Skipped)
-                if record.status == Status::Uploaded || self.mode == Mode::Daemon =>
+                if existing_final(record.status, self.mode) =>
             {
                 // Same Id: an in-game rename or a Steam Cloud restore. Never upload again.
                 if changed {
@@ -1094,14 +1077,9 @@ impl Engine {
         let Some(result) = result else {
             // The file changed or broke since it was queued: watch it again.
             debug!(replay = %id, "file changed before upload; checking it again");
-            let now = Instant::now();
-            self.tracks.entry(path.clone()).or_insert(Track {
-                last_change: now,
-                checks: 0,
-                next_check: None,
-                dirty: false,
-                baseline: false,
-            });
+            self.tracks
+                .entry(path.clone())
+                .or_insert_with(|| Track::new(false));
             self.validated(path, validation)?;
             return Ok(());
         };
@@ -1187,15 +1165,13 @@ impl Engine {
                     self.journal.group(&entry)?;
                     self.state.groups.insert(entry.key.clone(), entry);
                 }
-                if self.config.notifications {
-                    crate::notify::send(&crate::notify::Note {
-                        summary: format!(
-                            "Uploaded: {}",
-                            record.title.clone().unwrap_or_else(|| file_name(&path))
-                        ),
-                        body: record.location.clone().unwrap_or_default(),
-                    });
-                }
+                self.notify(
+                    format!(
+                        "Uploaded: {}",
+                        record.title.clone().unwrap_or_else(|| file_name(&path))
+                    ),
+                    record.location.as_deref().unwrap_or_default(),
+                );
                 info!(replay = %record.id, location = %outcome.location(), duplicate = outcome.is_duplicate(), "uploaded");
                 self.save(record.clone())?;
                 self.resume()?;
@@ -1214,12 +1190,7 @@ impl Engine {
                 record.status = Status::Failed;
                 record.last_error = Some(reason.clone());
                 warn!(replay = %record.id, %reason, "upload failed for good; `autochase retry` puts it back");
-                if self.config.notifications {
-                    crate::notify::send(&crate::notify::Note {
-                        summary: format!("Upload refused: {}", file_name(&path)),
-                        body: reason.clone(),
-                    });
-                }
+                self.notify(format!("Upload refused: {}", file_name(&path)), &reason);
                 self.save(record.clone())?;
                 if self.outstanding.remove(&path) {
                     self.report(
@@ -1266,6 +1237,16 @@ impl Engine {
         Ok(())
     }
 
+    /// A desktop notification, when the config asks for them.
+    fn notify(&self, summary: String, body: &str) {
+        if self.config.notifications {
+            crate::notify::send(&crate::notify::Note {
+                summary,
+                body: body.to_owned(),
+            });
+        }
+    }
+
     fn report(
         &self,
         path: &Path,
@@ -1286,6 +1267,10 @@ impl Engine {
             });
         }
     }
+}
+
+fn existing_final(status: Status, mode: Mode) -> bool {
+    status == Status::Uploaded || (status == Status::Skipped && mode == Mode::Daemon)
 }
 
 fn stem(path: &Path) -> String {

@@ -68,7 +68,8 @@ pub fn match_time(info: &ReplayInfo, fallback: i64) -> i64 {
         .unwrap_or(fallback)
 }
 
-fn parse_date(raw: &str) -> Option<i64> {
+/// A header `Date` as seconds on a naive clock (the game's local time), in either format.
+pub fn parse_date(raw: &str) -> Option<i64> {
     let (day, time) = raw.split_once([' ', ':'])?;
     let mut ymd = day.split('-').map(|p| p.parse::<i64>().ok());
     let (y, m, d) = (ymd.next()??, ymd.next()??, ymd.next()??);
@@ -93,7 +94,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// `YYYY-MM-DD` and `HH:MM` of a naive time.
-fn civil(at: i64) -> (String, String) {
+pub fn civil(at: i64) -> (String, String) {
     let days = at.div_euclid(86_400);
     let secs = at.rem_euclid(86_400);
     // Inverse of days_from_civil.

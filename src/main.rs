@@ -546,19 +546,7 @@ fn folders_found(config: &Config) -> Vec<discover::Found> {
         .replay_dirs
         .iter()
         .filter(|d| d.is_dir())
-        .map(|d| {
-            let files = autochase::watch::scan(std::slice::from_ref(d));
-            let newest = files
-                .iter()
-                .filter_map(|p| Some((p.clone(), std::fs::metadata(p).ok()?.modified().ok()?)))
-                .max_by_key(|(_, t)| *t);
-            discover::Found {
-                dir: d.clone(),
-                source: "replay_dirs".into(),
-                replays: files.len(),
-                newest,
-            }
-        })
+        .map(|d| discover::survey(d, "replay_dirs"))
         .collect()
 }
 

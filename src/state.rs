@@ -276,6 +276,16 @@ mod path_repr {
     }
 }
 
+/// Reads and parses the journal at `path`; `Ok(None)` when there is none.
+fn read_parsed(path: &Path) -> Result<Option<Parsed>, StateError> {
+    match File::open(path) {
+        Ok(file) => State::parse_counted(BufReader::new(file)).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+    .map_err(io_err("reading state", path))
+}
+
 /// A parsed journal and what compaction needs to know of the file.
 struct Parsed {
     state: State,
@@ -391,14 +401,7 @@ impl State {
     /// Reads a journal without changing anything (for `status` while the daemon runs).
     /// `Ok(None)` when there is no file.
     pub fn read(path: &Path) -> Result<Option<(State, usize)>, StateError> {
-        let file = match File::open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err("reading state", path)(e)),
-        };
-        State::parse(BufReader::new(file))
-            .map(Some)
-            .map_err(io_err("reading state", path))
+        Ok(read_parsed(path)?.map(|p| (p.state, p.skipped)))
     }
 
     /// Parses journal lines: the state and how many lines were skipped as unreadable.
@@ -493,6 +496,31 @@ impl State {
         Ok(lines)
     }
 
+    /// What `retry` puts back, all of it or what matches `which` (a replay Id or a path): the
+    /// failed replays, already set pending, and the invalid files to forget.
+    pub fn retry_targets(&self, which: Option<&str>) -> (Vec<Record>, Vec<PathBuf>) {
+        let matches = |id: &str, path: &Path| which.is_none_or(|w| w == id || Path::new(w) == path);
+        let records = self
+            .replays
+            .values()
+            .filter(|r| r.status == Status::Failed && matches(&r.id, &r.path))
+            .map(|r| {
+                let mut r = r.clone();
+                r.status = Status::Pending;
+                r.last_error = None;
+                r.updated = now_rfc3339();
+                r
+            })
+            .collect();
+        let invalid = self
+            .invalid
+            .keys()
+            .filter(|p| matches("", p))
+            .cloned()
+            .collect();
+        (records, invalid)
+    }
+
     /// Lines a compact journal of this state has.
     fn live_lines(&self) -> usize {
         1 + usize::from(self.baseline.is_some())
@@ -549,12 +577,7 @@ impl Journal {
     pub fn open(state_dir: &Path) -> Result<(Journal, Loaded), StateError> {
         std::fs::create_dir_all(state_dir).map_err(io_err("creating state folder", state_dir))?;
         let path = state_dir.join(STATE_FILE);
-        let read = match File::open(&path) {
-            Ok(file) => State::parse_counted(BufReader::new(file)).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-        .map_err(io_err("reading state", &path));
+        let read = read_parsed(&path);
         // Compact only when it pays: a new, damaged or torn file, or one grown well past the
         // state it holds. Rewriting 20,000 records at every start would cost time and writes.
         let mut compact = true;
@@ -709,25 +732,14 @@ impl Journal {
 /// `which`. The caller holds the lock. Returns how many changed.
 pub fn retry_failed(state_dir: &Path, which: Option<&str>) -> Result<usize, StateError> {
     let (mut journal, loaded) = Journal::open(state_dir)?;
-    let matches = |id: &str, path: &Path| which.is_none_or(|w| w == id || Path::new(w) == path);
-    let mut changed = 0;
-    for record in loaded.state.replays.values() {
-        if record.status == Status::Failed && matches(&record.id, &record.path) {
-            let mut record = record.clone();
-            record.status = Status::Pending;
-            record.last_error = None;
-            record.updated = now_rfc3339();
-            journal.record(&record)?;
-            changed += 1;
-        }
+    let (records, invalid) = loaded.state.retry_targets(which);
+    for record in &records {
+        journal.record(record)?;
     }
-    for file in loaded.state.invalid.values() {
-        if matches("", &file.path) {
-            journal.cleared(&file.path)?;
-            changed += 1;
-        }
+    for path in &invalid {
+        journal.cleared(path)?;
     }
-    Ok(changed)
+    Ok(records.len() + invalid.len())
 }
 
 #[cfg(unix)]

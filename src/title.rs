@@ -161,16 +161,15 @@ fn value(field: &str, info: &ReplayInfo) -> String {
     }
 }
 
-/// `2025-03-15 16-54-25` (current) or `2016-08-07:11-27` (2015–16) → `2025-03-15 16:54`.
+/// `2025-03-15 16-54-25` (current) or `2016-08-07:11-27` (2015–16) → `2025-03-15 16:54`;
+/// a date it cannot read is kept as the game wrote it.
 fn pretty_date(raw: &str) -> String {
-    let (day, time) = match raw.split_once([' ', ':']) {
-        Some(pair) => pair,
-        None => return raw.to_owned(),
-    };
-    let mut hm = time.split('-');
-    match (hm.next(), hm.next()) {
-        (Some(h), Some(m)) if h.len() == 2 && m.len() == 2 => format!("{day} {h}:{m}"),
-        _ => raw.to_owned(),
+    match crate::groups::parse_date(raw) {
+        Some(at) => {
+            let (day, time) = crate::groups::civil(at);
+            format!("{day} {time}")
+        }
+        None => raw.to_owned(),
     }
 }
 

@@ -120,13 +120,7 @@ async fn an_in_game_rename_is_not_uploaded_again() {
 #[tokio::test]
 async fn a_409_is_recorded_as_a_duplicate_with_the_existing_id() {
     let setup = Setup::new().await;
-    setup
-        .fake
-        .books
-        .lock()
-        .unwrap()
-        .by_key
-        .insert(support::ballchasing::replay_key(TINY), "theirs-1".into());
+    setup.fake.already_has(TINY, "theirs-1", false);
     let mut daemon = setup.start();
     daemon.settled().await;
     std::fs::write(setup.path("TINY.replay"), TINY).unwrap();
@@ -500,13 +494,7 @@ async fn upload_sends_a_replay_skipped_at_first_start() {
 #[tokio::test]
 async fn our_uploads_get_the_title_template_and_a_failed_patch_is_not_a_failed_upload() {
     let setup = Setup::new().await;
-    setup
-        .fake
-        .books
-        .lock()
-        .unwrap()
-        .by_key
-        .insert(support::ballchasing::replay_key(SMALL), "theirs-1".into());
+    setup.fake.already_has(SMALL, "theirs-1", false);
     let mut config = setup.config();
     config.title = Some(
         autochase::title::Template::parse(
@@ -631,16 +619,8 @@ async fn filters_skip_with_their_rule_and_force_overrides() {
 async fn day_groups_are_made_once_under_the_parent_and_only_our_duplicates_join() {
     use support::replays::distinct;
     let setup = Setup::new().await;
-    {
-        let mut books = setup.fake.books.lock().unwrap();
-        books
-            .by_key
-            .insert(support::ballchasing::replay_key(HEAT), "mine-1".into());
-        books.owners.insert("mine-1".into(), "1".into());
-        books
-            .by_key
-            .insert(support::ballchasing::replay_key(TINY), "theirs-1".into());
-    }
+    setup.fake.already_has(HEAT, "mine-1", true);
+    setup.fake.already_has(TINY, "theirs-1", false);
     let mut config = setup.config();
     config.group = Some("parent-1".into());
     config.group_rule = Some(autochase::groups::GroupRule {
@@ -705,16 +685,8 @@ async fn day_groups_are_made_once_under_the_parent_and_only_our_duplicates_join(
 #[tokio::test]
 async fn a_fixed_group_goes_with_the_upload_and_our_duplicates_are_moved_into_it() {
     let setup = Setup::new().await;
-    {
-        let mut books = setup.fake.books.lock().unwrap();
-        books
-            .by_key
-            .insert(support::ballchasing::replay_key(HEAT), "mine-1".into());
-        books.owners.insert("mine-1".into(), "1".into());
-        books
-            .by_key
-            .insert(support::ballchasing::replay_key(TINY), "theirs-1".into());
-    }
+    setup.fake.already_has(HEAT, "mine-1", true);
+    setup.fake.already_has(TINY, "theirs-1", false);
     let mut config = setup.config();
     config.group = Some("fixed-9".into());
     let mut daemon = setup.start_with(config);

@@ -676,15 +676,14 @@ async fn kill_9_twenty_times_during_a_backlog_loses_nothing_and_creates_nothing_
 #[tokio::test]
 async fn the_token_never_shows_in_logs_state_or_status_even_at_trace() {
     let setup = Setup::with_faults(Faults::default()).await;
-    {
-        let mut books = setup.fake.books.lock().unwrap();
-        books
-            .script
-            .push_back(support::Reply::html(502, "<h1>502</h1>"));
-        books
-            .by_key
-            .insert(support::ballchasing::replay_key(SMALL), "theirs".into());
-    }
+    setup
+        .fake
+        .books
+        .lock()
+        .unwrap()
+        .script
+        .push_back(support::Reply::html(502, "<h1>502</h1>"));
+    setup.fake.already_has(SMALL, "theirs", false);
     std::fs::write(setup.path("SMALL.replay"), SMALL).unwrap();
     std::fs::write(setup.path("TINY.replay"), TINY).unwrap();
     std::fs::write(setup.path("broken.replay"), &TINY[..100]).unwrap();

@@ -278,6 +278,16 @@ impl FakeBallchasing {
         FakeBallchasing { server, books }
     }
 
+    /// Makes the server already hold `bytes` as replay `id`, uploaded by the token's
+    /// account (`ours`) or by someone else.
+    pub fn already_has(&self, bytes: &[u8], id: &str, ours: bool) {
+        let mut books = self.books.lock().unwrap();
+        books.by_key.insert(replay_key(bytes), id.into());
+        if ours {
+            books.owners.insert(id.into(), "1".into());
+        }
+    }
+
     pub fn created(&self) -> usize {
         self.books.lock().unwrap().created.len()
     }
