@@ -7,12 +7,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::api::{Token, Visibility};
-use crate::core::{Filter, Pauses};
-use crate::discover::{self, Home};
+use crate::api::{self, Client, RetryPolicy, Token, Visibility};
+use crate::discover;
+use crate::filter::Filter;
 use crate::groups::{GroupBy, GroupRule};
+use crate::platform::Home;
 use crate::title::Template;
-use crate::watch::Folders;
+use crate::watcher::Folders;
 
 /// Environment variable that names the config file.
 pub const CONFIG_ENV: &str = "AUTOCHASE_CONFIG";
@@ -113,6 +114,28 @@ pub enum ConfigError {
     /// No usable default location on this system.
     #[error("cannot find a home directory for the default {0}; set it in the config")]
     NoHome(&'static str),
+}
+
+/// How long uploads stop after a refused token or an exhausted quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pauses {
+    /// After 401/403 (default a minute).
+    pub token_refused: Duration,
+    /// After a quota 429 without `Retry-After` (default 30 minutes).
+    pub quota: Duration,
+    /// Floor for a quota park (default a minute).
+    pub quota_min: Duration,
+}
+
+impl Default for Pauses {
+    fn default() -> Pauses {
+        Pauses {
+            token_refused: Duration::from_secs(60),
+            quota: Duration::from_secs(30 * 60),
+            // At most one probe a minute, whatever `Retry-After` says.
+            quota_min: Duration::from_secs(60),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -376,6 +399,27 @@ impl Config {
 }
 
 impl Config {
+    /// The API client this config describes, or `None` without a token.
+    pub fn client(&self) -> Result<Option<Client>, api::Error> {
+        let Some(token) = self.token.clone() else {
+            return Ok(None);
+        };
+        Client::builder(token)
+            .base_url(&self.api_url)
+            .upload_rate(self.upload_rate)
+            .timeout(self.request_timeout)
+            // The engine retries forever with its own, longer backoff; the client only
+            // smooths over blips.
+            .retry(RetryPolicy {
+                max_retries: 2,
+                base_delay: Duration::from_millis(500),
+                max_delay: Duration::from_secs(5),
+                budget: Duration::from_secs(30),
+            })
+            .build()
+            .map(Some)
+    }
+
     /// The folders to watch, asked again before every scan: discovery runs each time when
     /// the config names no folders.
     pub fn folders(&self) -> Folders {

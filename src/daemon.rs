@@ -1,5 +1,5 @@
-//! Wiring: the single-instance lock, the API client from the config, the daemon's tasks,
-//! the one-shot upload, and the shutdown signal.
+//! Wiring: the single-instance lock, the daemon's tasks (scanner, reload, inbox, engine),
+//! the one-shot upload, readiness, and the shutdown signal.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
@@ -11,12 +11,12 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
-use crate::api::{self, Client, RetryPolicy};
+use crate::api;
 use crate::config::Config;
 use crate::engine::{Engine, EngineStatus, Mode, Report};
 use crate::reload;
 use crate::state::StateError;
-use crate::watch::{self, FileEvent};
+use crate::watcher::{self, Hint};
 
 /// How long shutdown waits for the upload in flight (the service units allow more).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -47,34 +47,22 @@ pub struct Lock {
 
 /// Takes the state folder's lock without waiting.
 pub fn try_lock(state_dir: &Path) -> Result<Lock, DaemonError> {
-    std::fs::create_dir_all(state_dir).map_err(|source| StateError {
-        action: "creating state folder",
-        path: state_dir.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(state_dir)
+        .map_err(|e| StateError::io("creating state folder", state_dir, e))?;
     let path = state_dir.join(LOCK_FILE);
     let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|source| StateError {
-            action: "opening lock file",
-            path: path.clone(),
-            source,
-        })?;
+        .map_err(|e| StateError::io("opening lock file", &path, e))?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
             return Err(DaemonError::AlreadyRunning(state_dir.to_path_buf()));
         }
         Err(TryLockError::Error(source)) => {
-            return Err(StateError {
-                action: "locking",
-                path,
-                source,
-            }
-            .into());
+            return Err(StateError::io("locking", &path, source).into());
         }
     }
     // The pid is only informative; the OS lock is what counts and dies with the process.
@@ -109,27 +97,6 @@ pub fn is_running(state_dir: &Path) -> bool {
     }
 }
 
-/// The API client the config describes, or `None` without a token.
-pub fn client(config: &Config) -> Result<Option<Client>, api::Error> {
-    let Some(token) = config.token.clone() else {
-        return Ok(None);
-    };
-    Client::builder(token)
-        .base_url(&config.api_url)
-        .upload_rate(config.upload_rate)
-        .timeout(config.request_timeout)
-        // The engine retries forever with its own, longer backoff; the client only smooths
-        // over blips.
-        .retry(RetryPolicy {
-            max_retries: 2,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(5),
-            budget: Duration::from_secs(30),
-        })
-        .build()
-        .map(Some)
-}
-
 /// Runs the daemon until `cancel` fires: watch, validate, queue, upload, record.
 pub async fn run(config: Config, cancel: CancellationToken) -> Result<(), DaemonError> {
     Daemon::new(config)?.run(cancel).await
@@ -146,7 +113,7 @@ impl Daemon {
     /// Takes the lock, builds the client and loads the state; fails fast on any of them.
     pub fn new(config: Config) -> Result<Daemon, DaemonError> {
         let lock = try_lock(&config.state_dir)?;
-        let client = client(&config)?;
+        let client = config.client()?;
         if let Some(client) = &client {
             info!(api = %client.base_url(), token = %client.token_fingerprint(), "ballchasing client ready");
         }
@@ -181,13 +148,14 @@ async fn run_engine(
     cancel: CancellationToken,
 ) -> Result<(), DaemonError> {
     let (tx, rx) = mpsc::channel(4096);
+    let (requests_tx, requests_rx) = mpsc::channel(1);
     let (config_tx, config_rx) = tokio::sync::watch::channel(config.clone());
     let (folders_tx, folders_rx) =
         tokio::sync::watch::channel((config.folders(), config.rescan_interval));
     let side_cancel = cancel.child_token();
     // Kept alive while the engine runs: requests from `autochase retry`.
-    let _inbox = crate::inbox::watch(&config.state_dir, tx.clone());
-    let scanner = tokio::spawn(watch::scanner(folders_rx, tx, side_cancel.clone()));
+    let _inbox = crate::inbox::watch(&config.state_dir, requests_tx);
+    let scanner = tokio::spawn(watcher::scanner(folders_rx, tx, side_cancel.clone()));
     let reloader = tokio::spawn(reload::run(
         config.clone(),
         move |new: Config| {
@@ -203,7 +171,9 @@ async fn run_engine(
             notify_service_manager("READY=1\nSTATUS=watching for replays");
         }
     });
-    let result = engine.run(rx, config_rx, cancel, SHUTDOWN_GRACE).await;
+    let result = engine
+        .run(rx, Some(requests_rx), config_rx, cancel, SHUTDOWN_GRACE)
+        .await;
     ready.abort();
     notify_service_manager("STOPPING=1");
     side_cancel.cancel();
@@ -219,7 +189,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut found = watch::scan(std::slice::from_ref(path));
+            let mut found = watcher::scan(std::slice::from_ref(path));
             found.sort();
             out.extend(found);
         } else {
@@ -238,7 +208,7 @@ pub async fn upload_once(
     force: bool,
     progress: impl Fn(&Report),
 ) -> Result<Vec<Report>, DaemonError> {
-    let client = client(&config)?;
+    let client = config.client()?;
     let config = Arc::new(config);
     let mut engine = Engine::new(config.clone(), Mode::OneShot, client)?;
     let (report_tx, mut report_rx) = mpsc::unbounded_channel();
@@ -246,7 +216,7 @@ pub async fn upload_once(
     engine.force(force);
     let (tx, rx) = mpsc::channel(files.len().max(1));
     for path in files {
-        tx.send(FileEvent::Seen {
+        tx.send(Hint::Seen {
             path,
             from_scan: false,
         })
@@ -257,7 +227,7 @@ pub async fn upload_once(
     let cancel = CancellationToken::new();
     // A one-shot upload never reloads its config: the sender goes at once.
     let (_, configs) = tokio::sync::watch::channel(config.clone());
-    let engine_task = tokio::spawn(engine.run(rx, configs, cancel.clone(), SHUTDOWN_GRACE));
+    let engine_task = tokio::spawn(engine.run(rx, None, configs, cancel.clone(), SHUTDOWN_GRACE));
     let mut reports = Vec::new();
     while let Some(report) = report_rx.recv().await {
         progress(&report);

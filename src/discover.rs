@@ -6,75 +6,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::platform::{Home, Os};
+
 /// Rocket League's Steam app id.
 pub const STEAM_APP_ID: &str = "252950";
-
-/// The operating system whose layout to search.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Os {
-    /// Windows: the Documents known folder.
-    Windows,
-    /// Linux: Proton prefixes.
-    Linux,
-    /// macOS: only the dead native port.
-    MacOs,
-}
-
-impl Os {
-    /// The OS this build runs on.
-    pub fn current() -> Os {
-        if cfg!(windows) {
-            Os::Windows
-        } else if cfg!(target_os = "macos") {
-            Os::MacOs
-        } else {
-            Os::Linux
-        }
-    }
-}
-
-/// Where a user's files are: the inputs of discovery.
-#[derive(Debug, Clone)]
-pub struct Home {
-    /// Which layout.
-    pub os: Os,
-    /// The home folder.
-    pub home: PathBuf,
-    /// Windows: the Documents known folder (follows OneDrive's Known Folder Move).
-    pub documents: Option<PathBuf>,
-    /// `$XDG_CONFIG_HOME` or `~/.config` (Windows: %APPDATA%).
-    pub config: PathBuf,
-    /// `$XDG_DATA_HOME` or `~/.local/share` (Windows: %LOCALAPPDATA%).
-    pub data: PathBuf,
-}
-
-impl Home {
-    /// This user's home, or `None` when it cannot be found.
-    pub fn current() -> Option<Home> {
-        let base = directories::BaseDirs::new()?;
-        let user = directories::UserDirs::new();
-        let home = base.home_dir().to_path_buf();
-        Some(Home {
-            os: Os::current(),
-            documents: user.and_then(|u| u.document_dir().map(Path::to_path_buf)),
-            config: base.config_dir().to_path_buf(),
-            // Windows: %LOCALAPPDATA%, which roaming profiles do not copy around.
-            data: base.data_local_dir().to_path_buf(),
-            home,
-        })
-    }
-
-    /// A Linux-style home rooted at `home` (for tests).
-    pub fn linux(home: &Path) -> Home {
-        Home {
-            os: Os::Linux,
-            home: home.to_path_buf(),
-            documents: None,
-            config: home.join(".config"),
-            data: home.join(".local/share"),
-        }
-    }
-}
 
 /// A replay folder that exists, with what is in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +76,7 @@ pub fn survey(dir: &Path, source: &str) -> Found {
 fn count_and_newest(dir: &Path) -> (usize, Option<(PathBuf, SystemTime)>) {
     let mut count = 0;
     let mut newest: Option<(PathBuf, SystemTime)> = None;
-    for path in crate::watch::scan(&[dir.to_path_buf()]) {
+    for path in crate::watcher::scan(&[dir.to_path_buf()]) {
         count += 1;
         let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
         if let Some(t) = modified

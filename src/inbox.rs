@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use crate::watch::FileEvent;
+use crate::fsutil;
 
 /// The inbox folder's name inside `state_dir`.
 pub const INBOX: &str = "inbox";
@@ -44,15 +44,10 @@ pub fn send(state_dir: &Path, request: &Request) -> std::io::Result<PathBuf> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let name = format!("{nanos}-{}", std::process::id());
-    let tmp = dir.join(format!("{name}.tmp"));
-    let path = dir.join(format!("{name}.json"));
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec(request).map_err(std::io::Error::other)?,
-    )?;
+    let path = dir.join(format!("{nanos}-{}.json", std::process::id()));
+    let bytes = serde_json::to_vec(request).map_err(std::io::Error::other)?;
     // Renamed into place whole, so the daemon never reads half a request.
-    std::fs::rename(&tmp, &path)?;
+    fsutil::write_atomic(&path, true, |out| out.write_all(&bytes))?;
     Ok(path)
 }
 
@@ -102,11 +97,9 @@ pub fn take(state_dir: &Path) -> Vec<(PathBuf, Request)> {
 /// Answers the request at `path` and removes it.
 pub fn reply(path: &Path, answer: &Answer) {
     let done = path.with_extension("done");
-    let tmp = path.with_extension("done.tmp");
     let written = serde_json::to_vec(answer)
         .map_err(std::io::Error::other)
-        .and_then(|bytes| std::fs::write(&tmp, bytes))
-        .and_then(|()| std::fs::rename(&tmp, &done));
+        .and_then(|bytes| fsutil::write_atomic(&done, true, |out| out.write_all(&bytes)));
     if let Err(e) = written {
         warn!(path = %done.display(), error = %e, "cannot answer a request");
     }
@@ -115,33 +108,21 @@ pub fn reply(path: &Path, answer: &Answer) {
 
 /// Watches the inbox and tells the engine when a request arrives (and once at start, for
 /// requests left while no daemon ran). Keep the returned watcher alive.
-pub fn watch(
-    state_dir: &Path,
-    events: mpsc::Sender<FileEvent>,
-) -> Option<notify::RecommendedWatcher> {
-    use notify::{EventKind, RecursiveMode, Watcher as _};
+pub fn watch(state_dir: &Path, arrived: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+    use notify::EventKind;
     let dir = inbox(state_dir);
     let _ = std::fs::create_dir_all(&dir);
-    let _ = events.try_send(FileEvent::Inbox);
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event
-            && !matches!(event.kind, EventKind::Access(_) | EventKind::Remove(_))
-            && event
-                .paths
-                .iter()
-                .any(|p| p.extension().is_some_and(|e| e == "json"))
-        {
-            let _ = events.blocking_send(FileEvent::Inbox);
+    let _ = arrived.try_send(());
+    crate::watcher::watch_folder(&dir, "request inbox", move |event| {
+        let request = event
+            .paths
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "json"));
+        if request && !matches!(event.kind, EventKind::Access(_) | EventKind::Remove(_)) {
+            // Full means a wake-up is already due; it reads every waiting request.
+            let _ = arrived.try_send(());
         }
     })
-    .ok()?;
-    match watcher.watch(&dir, RecursiveMode::NonRecursive) {
-        Ok(()) => Some(watcher),
-        Err(e) => {
-            warn!(folder = %dir.display(), error = %e, "cannot watch the inbox; requests wait for the next start");
-            None
-        }
-    }
 }
 
 #[cfg(test)]

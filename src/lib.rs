@@ -1,18 +1,22 @@
-//! autochase: uploads every finished Rocket League replay to ballchasing.com, and
-//! `autochase::api`, a typed client for the whole ballchasing.com API.
+//! autochase: uploads every finished Rocket League replay to ballchasing.com. The typed API
+//! client it uses is `autochase::api`.
 
 pub mod api;
+pub mod cli;
 pub mod config;
-pub mod core;
 pub mod daemon;
+pub mod dates;
+pub mod desktop;
 pub mod discover;
 pub mod engine;
+pub mod filter;
+pub mod fsutil;
 pub mod groups;
 pub mod inbox;
-pub mod notify;
+pub mod platform;
 pub mod reload;
 pub mod replay;
 pub mod service;
 pub mod state;
 pub mod title;
-pub mod watch;
+pub mod watcher;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use notify::{EventKind, RecursiveMode, Watcher as _};
+use notify::EventKind;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
@@ -73,20 +73,11 @@ pub async fn run(
 fn watch_file(path: &Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let name = path.file_name()?.to_owned();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event
-            && !matches!(event.kind, EventKind::Access(_))
+    crate::watcher::watch_folder(&dir, "config", move |event| {
+        if !matches!(event.kind, EventKind::Access(_))
             && event.paths.iter().any(|p| p.file_name() == Some(&name))
         {
             let _ = tx.try_send(());
         }
     })
-    .ok()?;
-    match watcher.watch(&dir, RecursiveMode::NonRecursive) {
-        Ok(()) => Some(watcher),
-        Err(e) => {
-            debug!(folder = %dir.display(), error = %e, "config folder not watched; SIGHUP still reloads");
-            None
-        }
-    }
 }

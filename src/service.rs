@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::discover::{Home, Os};
+use crate::platform::{Home, Os};
 
 /// The systemd unit's and the Windows task's name.
 pub const NAME: &str = "autochase";
@@ -33,6 +33,48 @@ pub struct Plan {
     pub remove: Vec<PathBuf>,
     /// What to tell the user afterwards.
     pub notes: Vec<String>,
+}
+
+/// Why carrying out a plan stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A service file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A service file could not be removed.
+    #[error("cannot remove {path}: {source}")]
+    Remove {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A service manager command failed.
+    #[error("`{command}` failed: {failure}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// How.
+        failure: Failure,
+    },
+}
+
+/// How a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// It could not be started (not installed?).
+    #[error("{0}")]
+    Spawn(std::io::Error),
+    /// It ran and reported failure.
+    #[error("exited with {0}")]
+    Exit(std::process::ExitStatus),
 }
 
 /// What the service runs.
@@ -356,37 +398,44 @@ impl Plan {
 
     /// Carries the plan out, stopping at the first failure (a command that fails while
     /// uninstalling, because the service is already stopped, is reported and passed over).
-    pub fn execute(&self, tolerant: bool) -> Result<(), String> {
+    pub fn execute(&self, tolerant: bool) -> Result<(), ServiceError> {
         for (path, content) in &self.write {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            }
-            std::fs::write(path, content)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let written = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(path, content));
+            written.map_err(|source| ServiceError::Write {
+                path: path.clone(),
+                source,
+            })?;
             println!("wrote {}", path.display());
         }
         for cmd in &self.run {
-            let status = std::process::Command::new(&cmd[0]).args(&cmd[1..]).status();
-            let ok = matches!(&status, Ok(s) if s.success());
-            if !ok {
-                let why = match status {
-                    Ok(s) => format!("exited with {s}"),
-                    Err(e) => e.to_string(),
-                };
-                let message = format!("`{}` failed: {why}", cmd.join(" "));
-                if tolerant {
-                    eprintln!("note: {message}");
-                } else {
-                    return Err(message);
-                }
+            let failure = match std::process::Command::new(&cmd[0]).args(&cmd[1..]).status() {
+                Ok(s) if s.success() => continue,
+                Ok(s) => Failure::Exit(s),
+                Err(e) => Failure::Spawn(e),
+            };
+            let error = ServiceError::Command {
+                command: cmd.join(" "),
+                failure,
+            };
+            if tolerant {
+                eprintln!("note: {error}");
+            } else {
+                return Err(error);
             }
         }
         for path in &self.remove {
             match std::fs::remove_file(path) {
                 Ok(()) => println!("removed {}", path.display()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("cannot remove {}: {e}", path.display())),
+                Err(source) => {
+                    return Err(ServiceError::Remove {
+                        path: path.clone(),
+                        source,
+                    });
+                }
             }
         }
         Ok(())

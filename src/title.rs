@@ -164,9 +164,9 @@ fn value(field: &str, info: &ReplayInfo) -> String {
 /// `2025-03-15 16-54-25` (current) or `2016-08-07:11-27` (2015–16) → `2025-03-15 16:54`;
 /// a date it cannot read is kept as the game wrote it.
 fn pretty_date(raw: &str) -> String {
-    match crate::groups::parse_date(raw) {
+    match crate::dates::parse_date(raw) {
         Some(at) => {
-            let (day, time) = crate::groups::civil(at);
+            let (day, time) = crate::dates::civil(at);
             format!("{day} {time}")
         }
         None => raw.to_owned(),

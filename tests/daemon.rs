@@ -4,6 +4,7 @@ mod support;
 
 use std::time::Duration;
 
+use autochase::engine::Fate;
 use autochase::state::{Outcome, Status};
 use support::Reply;
 use support::harness::{
@@ -487,7 +488,7 @@ async fn upload_sends_a_replay_skipped_at_first_start() {
     )
     .await
     .unwrap();
-    assert_eq!(reports[0].status, Status::Uploaded, "{:?}", reports[0]);
+    assert_eq!(reports[0].fate, Fate::Created, "{:?}", reports[0]);
     assert_eq!(setup.fake.created(), 1);
 }
 
@@ -567,7 +568,7 @@ async fn our_uploads_get_the_title_template_and_a_failed_patch_is_not_a_failed_u
 async fn filters_skip_with_their_rule_and_force_overrides() {
     let setup = Setup::new().await;
     let mut config = setup.config();
-    config.filter = autochase::core::Filter {
+    config.filter = autochase::filter::Filter {
         skip_match_types: vec!["private".into()],
         min_duration: Some(Duration::from_secs(60)),
         ..Default::default()
@@ -603,15 +604,15 @@ async fn filters_skip_with_their_rule_and_force_overrides() {
     .await
     .unwrap();
     assert_eq!(
-        plain[0].status,
-        Status::Skipped,
+        plain[0].fate,
+        Fate::Skipped,
         "filters apply to `upload` too"
     );
     let forced =
         autochase::daemon::upload_once(config, vec![setup.path("SMALL.replay")], true, |_| {})
             .await
             .unwrap();
-    assert_eq!(forced[0].status, Status::Uploaded, "{:?}", forced[0]);
+    assert_eq!(forced[0].fate, Fate::Created, "{:?}", forced[0]);
     assert_eq!(setup.fake.created(), 3);
 }
 
@@ -772,7 +773,7 @@ async fn retry_while_the_daemon_runs_goes_through_it() {
     std::fs::write(setup.path("A.replay"), TINY).unwrap();
     std::fs::write(setup.path("BROKEN.replay"), &TINY[..100]).unwrap();
     until(&setup, "refused and broken", |s| {
-        s.replays.values().any(|r| r.status == Status::Failed) && s.invalid.len() == 1
+        s.replays.values().any(|r| r.status == Status::Refused) && s.invalid.len() == 1
     })
     .await;
     // `retry --all-failed` from another process, while this daemon holds the lock.

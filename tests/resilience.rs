@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use autochase::core::Pauses;
+use autochase::config::Pauses;
 use autochase::state::{Outcome, PauseCause, STATE_FILE, State, Status};
 use support::ballchasing::{Answer, Faults, TOKEN};
 #[cfg(unix)]
@@ -358,7 +358,7 @@ async fn bad_input_is_listed_with_reasons_and_never_sent() {
     let mut expect_failed: Vec<(PathBuf, &str)> = Vec::new();
     for entry in std::fs::read_dir(&bad_dir).unwrap() {
         let from = entry.unwrap().path();
-        if autochase::watch::is_replay(&from) {
+        if autochase::watcher::is_replay(&from) {
             let to = setup.demos.join(from.file_name().unwrap());
             std::fs::copy(&from, &to).unwrap();
             expect_failed.push((to, "corrupt replay"));
@@ -737,7 +737,7 @@ async fn the_token_never_shows_in_logs_state_or_status_even_at_trace() {
         }
         let config = autochase::config::Config::load(Some(&config_file), None).unwrap();
         everything.push_str(&format!("{config:?}"));
-        let client = autochase::daemon::client(&config).unwrap().unwrap();
+        let client = config.client().unwrap().unwrap();
         everything.push_str(&format!("{client:?}"));
     }
     assert!(everything.contains("refused the API token"));

@@ -5,7 +5,7 @@
 
 use tracing::debug;
 
-use crate::discover::Os;
+use crate::platform::Os;
 
 /// One notification.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 use notify::{RecursiveMode, Watcher as _};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-/// A hint that a replay file may have changed.
+/// A hint that a replay file may have changed (never proof: the engine looks for itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileEvent {
+pub enum Hint {
     /// Look at this file.
     Seen {
         /// The file.
@@ -25,8 +25,6 @@ pub enum FileEvent {
     },
     /// A full scan of every folder finished.
     ScanDone,
-    /// A request arrived in the inbox (see `inbox`).
-    Inbox,
 }
 
 /// True for `*.replay` in any case.
@@ -91,8 +89,8 @@ pub type Folders = Arc<dyn Fn() -> Vec<PathBuf> + Send + Sync>;
 /// and again whenever the watcher reports lost events, a watched folder's parent changes, or
 /// `changed` fires (a reloaded config).
 pub async fn scanner(
-    folders: watch::Receiver<(Folders, Duration)>,
-    events: mpsc::Sender<FileEvent>,
+    folders: tokio::sync::watch::Receiver<(Folders, Duration)>,
+    events: mpsc::Sender<Hint>,
     cancel: CancellationToken,
 ) {
     let mut folders = folders;
@@ -125,7 +123,7 @@ pub async fn scanner(
             .unwrap_or_default();
         for path in found {
             if events
-                .send(FileEvent::Seen {
+                .send(Hint::Seen {
                     path,
                     from_scan: true,
                 })
@@ -135,7 +133,7 @@ pub async fn scanner(
                 return;
             }
         }
-        if events.send(FileEvent::ScanDone).await.is_err() {
+        if events.send(Hint::ScanDone).await.is_err() {
             return;
         }
         tokio::select! {
@@ -199,7 +197,7 @@ fn watch_error_hint(error: &notify::Error) -> String {
 }
 
 fn make_watcher(
-    events: mpsc::Sender<FileEvent>,
+    events: mpsc::Sender<Hint>,
     rescan: Arc<Notify>,
     dirs: Arc<Mutex<Vec<PathBuf>>>,
 ) -> notify::Result<notify::RecommendedWatcher> {
@@ -212,7 +210,7 @@ fn make_watcher(
                 if is_replay(path) {
                     if is_content_event(&event.kind) {
                         // A blocking send on notify's own thread: an event is never dropped.
-                        let _ = events.blocking_send(FileEvent::Seen {
+                        let _ = events.blocking_send(Hint::Seen {
                             path: path.clone(),
                             from_scan: false,
                         });
@@ -234,6 +232,28 @@ fn make_watcher(
             rescan.notify_one();
         }
     })
+}
+
+/// Watches one folder (not recursively) and calls `on_event` with each event; `None`, with a
+/// warning naming `what` the folder is for, when it cannot be watched. Keep the watcher alive.
+pub fn watch_folder(
+    dir: &Path,
+    what: &str,
+    on_event: impl Fn(&notify::Event) + Send + 'static,
+) -> Option<notify::RecommendedWatcher> {
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            on_event(&event);
+        }
+    });
+    let armed = watcher.and_then(|mut w| w.watch(dir, RecursiveMode::NonRecursive).map(|()| w));
+    match armed {
+        Ok(watcher) => Some(watcher),
+        Err(e) => {
+            warn!(folder = %dir.display(), error = %e, "cannot watch the {what} folder");
+            None
+        }
+    }
 }
 
 #[cfg(test)]

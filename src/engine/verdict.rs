@@ -1,23 +1,16 @@
-//! The daemon's pure decisions: what a validation result means for a file, and what an
-//! upload answer means for a replay. No I/O, no clock: the caller passes durations in.
+//! What an upload's answer means, as a pure function: for the replay (uploaded, refused, to
+//! be tried again) and for every upload (paused for the token, parked on the quota).
 
 use std::time::Duration;
 
+use super::rules::backoff;
 use crate::api::{Error, UploadOutcome};
-use crate::replay::Invalid;
+use crate::config::Pauses;
 
-/// First wait before re-checking a file that is not complete yet.
-pub const RECHECK_BASE: Duration = Duration::from_millis(250);
-/// Longest wait between re-checks of an incomplete file.
-pub const RECHECK_MAX: Duration = Duration::from_secs(8);
+/// First wait before an upload is tried again after server or network trouble.
+pub const RETRY_BASE: Duration = Duration::from_secs(5);
 /// Longest wait between upload retries after server or network trouble.
 pub const RETRY_MAX: Duration = Duration::from_secs(300);
-/// Pause after a refused token before trying again.
-pub const AUTH_PAUSE: Duration = Duration::from_secs(60);
-/// Pause after a quota 429 without `Retry-After`.
-pub const QUOTA_PAUSE: Duration = Duration::from_secs(30 * 60);
-/// Shortest quota park, whatever `Retry-After` says: at most one probe a minute.
-pub const QUOTA_PAUSE_MIN: Duration = Duration::from_secs(60);
 /// Plain 429s (no quota text, no `Retry-After`) in a row, each after the client's own
 /// retries, before the uploader takes them for an exhausted quota. ballchasing documents no
 /// per-second limit on uploads, and its quota answer's text is not documented.
@@ -27,102 +20,6 @@ pub const QUOTA_AFTER_429S: u32 = 2;
 pub const WAIT_MIN: Duration = Duration::from_secs(1);
 /// Longest a `Retry-After` is honoured: ballchasing's longest window is a day.
 pub const WAIT_MAX: Duration = Duration::from_secs(24 * 3600);
-
-/// How long uploads stop after a refused token or an exhausted quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pauses {
-    /// After 401/403.
-    pub token_refused: Duration,
-    /// After a quota 429 without `Retry-After`.
-    pub quota: Duration,
-    /// Floor for a quota park.
-    pub quota_min: Duration,
-}
-
-impl Default for Pauses {
-    fn default() -> Pauses {
-        Pauses {
-            token_refused: AUTH_PAUSE,
-            quota: QUOTA_PAUSE,
-            quota_min: QUOTA_PAUSE_MIN,
-        }
-    }
-}
-
-/// Which complete replays to upload; the rest are recorded as skipped, with the rule.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filter {
-    /// Upload only these match types (lower case); empty: all.
-    pub only_match_types: Vec<String>,
-    /// Never upload these match types (lower case).
-    pub skip_match_types: Vec<String>,
-    /// Skip replays shorter than this (replays whose length is unknown are kept).
-    pub min_duration: Option<Duration>,
-}
-
-impl Filter {
-    /// Why this replay is not uploaded, or `None` to upload it.
-    pub fn skip_reason(&self, info: &crate::replay::ReplayInfo) -> Option<String> {
-        let kind = info
-            .match_type
-            .as_deref()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let shown = info.match_type.as_deref().unwrap_or("(none)");
-        if !self.only_match_types.is_empty() && !self.only_match_types.contains(&kind) {
-            return Some(format!(
-                "skipped by filter: match type {shown} is not in only_match_types"
-            ));
-        }
-        if self.skip_match_types.contains(&kind) {
-            return Some(format!(
-                "skipped by filter: match type {shown} is in skip_match_types"
-            ));
-        }
-        if let (Some(min), Some(length)) = (self.min_duration, info.duration)
-            && length < min.as_secs_f64()
-        {
-            return Some(format!(
-                "skipped by filter: {length:.0} s long, shorter than min_duration ({} s)",
-                min.as_secs()
-            ));
-        }
-        None
-    }
-}
-
-/// What to do with a file after a validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Check {
-    /// Complete: queue it.
-    Ready,
-    /// Not complete yet: look again after this long, or at its next event.
-    Recheck(Duration),
-    /// Invalid and quiet long enough: record it failed with this reason.
-    Failed(String),
-}
-
-/// Judges a file that did not validate. `quiet_for` is how long the file has gone without a
-/// change; `checks` counts the checks so far.
-pub fn judge_invalid(
-    invalid: &Invalid,
-    quiet_for: Duration,
-    checks: u32,
-    invalid_after: Duration,
-) -> Check {
-    if quiet_for >= invalid_after {
-        return Check::Failed(format!("corrupt replay: {invalid}"));
-    }
-    let backoff = RECHECK_BASE
-        .saturating_mul(2u32.saturating_pow(checks.min(16)))
-        .min(RECHECK_MAX);
-    // Never sleep past the moment the file would be judged failed.
-    Check::Recheck(
-        backoff
-            .min(invalid_after - quiet_for)
-            .max(Duration::from_millis(10)),
-    )
-}
 
 /// What an upload answer means for the replay and for the uploader.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +87,7 @@ pub fn judge_upload(
         },
         Error::RateLimited { retry_after, .. } => Verdict::Retry {
             wait: retry_after
-                .unwrap_or_else(|| backoff(attempts))
+                .unwrap_or_else(|| upload_backoff(attempts))
                 .clamp(WAIT_MIN, WAIT_MAX),
             reason,
         },
@@ -199,18 +96,16 @@ pub fn judge_upload(
         | Error::Transport { .. }
         | Error::Decode { .. }
         | Error::UnexpectedStatus { .. } => Verdict::Retry {
-            wait: backoff(attempts),
+            wait: upload_backoff(attempts),
             reason,
         },
         _ => Verdict::Failed(reason),
     }
 }
 
-/// Capped exponential backoff for upload retries: 5 s, 10 s, 20 s … 5 min.
-pub fn backoff(attempts: u32) -> Duration {
-    Duration::from_secs(5)
-        .saturating_mul(2u32.saturating_pow(attempts.saturating_sub(1).min(16)))
-        .min(RETRY_MAX)
+/// The wait before the next try of a replay after `attempts` tries: 5 s, 10 s, 20 s … 5 min.
+pub fn upload_backoff(attempts: u32) -> Duration {
+    backoff(RETRY_BASE, RETRY_MAX, attempts.saturating_sub(1))
 }
 
 #[cfg(test)]
@@ -222,45 +117,10 @@ mod tests {
     const MIN: Duration = Duration::from_secs(60);
 
     #[test]
-    fn incomplete_files_are_rechecked_then_failed_when_quiet() {
-        let truncated = Invalid::Truncated {
-            expected: 100,
-            actual: 50,
-        };
-        let table = [
-            (
-                Duration::ZERO,
-                0,
-                Check::Recheck(Duration::from_millis(250)),
-            ),
-            (
-                Duration::from_secs(1),
-                2,
-                Check::Recheck(Duration::from_secs(1)),
-            ),
-            (Duration::from_secs(5), 10, Check::Recheck(RECHECK_MAX)),
-            (
-                Duration::from_secs(58),
-                10,
-                Check::Recheck(Duration::from_secs(2)),
-            ),
-            (
-                MIN,
-                3,
-                Check::Failed("corrupt replay: truncated: 50 of 100 bytes".into()),
-            ),
-        ];
-        for (quiet, checks, expected) in table {
-            assert_eq!(
-                judge_invalid(&truncated, quiet, checks, MIN),
-                expected,
-                "{quiet:?} {checks}"
-            );
-        }
-        assert_eq!(
-            judge_invalid(&Invalid::BodyCrc, MIN * 2, 0, MIN),
-            Check::Failed("corrupt replay: body crc mismatch".into())
-        );
+    fn upload_retries_back_off_from_5_s_to_5_min() {
+        assert_eq!(upload_backoff(1), RETRY_BASE);
+        assert_eq!(upload_backoff(3), Duration::from_secs(20));
+        assert_eq!(upload_backoff(40), RETRY_MAX);
     }
 
     fn judge(result: &Result<UploadOutcome, Error>, attempts: u32) -> Verdict {
@@ -284,46 +144,6 @@ mod tests {
     }
 
     #[test]
-    fn filters_name_the_rule_that_skipped() {
-        use crate::replay::ReplayInfo;
-        let info = |kind: &str, secs: Option<f64>| ReplayInfo {
-            match_type: Some(kind.into()),
-            duration: secs,
-            ..ReplayInfo::default()
-        };
-        let only = Filter {
-            only_match_types: vec!["online".into(), "tournament".into()],
-            ..Filter::default()
-        };
-        assert_eq!(only.skip_reason(&info("Online", None)), None);
-        assert_eq!(
-            only.skip_reason(&info("Private", None)).unwrap(),
-            "skipped by filter: match type Private is not in only_match_types"
-        );
-        let skip = Filter {
-            skip_match_types: vec!["lan".into()],
-            min_duration: Some(Duration::from_secs(60)),
-            ..Filter::default()
-        };
-        assert!(
-            skip.skip_reason(&info("LAN", Some(300.0)))
-                .unwrap()
-                .contains("skip_match_types")
-        );
-        assert!(
-            skip.skip_reason(&info("Online", Some(20.0)))
-                .unwrap()
-                .contains("20 s long")
-        );
-        assert_eq!(
-            skip.skip_reason(&info("Online", None)),
-            None,
-            "unknown length is kept"
-        );
-        assert_eq!(Filter::default().skip_reason(&info("", None)), None);
-    }
-
-    #[test]
     fn repeated_plain_429s_park_like_a_quota() {
         let plain = Err(Error::RateLimited {
             operation: Operation::Upload,
@@ -335,7 +155,7 @@ mod tests {
             Verdict::Retry { .. }
         ));
         assert!(
-            matches!(judge_upload(&plain, 2, QUOTA_AFTER_429S, &pauses), Verdict::Park { wait, ref reason } if wait == QUOTA_PAUSE && reason.contains("quota"))
+            matches!(judge_upload(&plain, 2, QUOTA_AFTER_429S, &pauses), Verdict::Park { wait, ref reason } if wait == Pauses::default().quota && reason.contains("quota"))
         );
         let told = Err(Error::RateLimited {
             operation: Operation::Upload,
@@ -373,14 +193,16 @@ mod tests {
             message: "missing API key".into(),
         };
         assert!(
-            matches!(judge(&Err(auth), 1), Verdict::PauseAll { wait, .. } if wait == AUTH_PAUSE)
+            matches!(judge(&Err(auth), 1), Verdict::PauseAll { wait, .. } if wait == Pauses::default().token_refused)
         );
         let quota = Error::QuotaExceeded {
             operation: op,
             message: "quota".into(),
             retry_after: None,
         };
-        assert!(matches!(judge(&Err(quota), 1), Verdict::Park { wait, .. } if wait == QUOTA_PAUSE));
+        assert!(
+            matches!(judge(&Err(quota), 1), Verdict::Park { wait, .. } if wait == Pauses::default().quota)
+        );
         let quota_soon = Error::QuotaExceeded {
             operation: op,
             message: "quota".into(),
@@ -411,9 +233,8 @@ mod tests {
     }
 }
 
-/// Properties over every order of answers and file states: a replay is only ever uploaded,
-/// waiting, or refused for a reason that does not pass; waits are never zero and never
-/// unbounded; a file still changing is never given up on.
+/// Properties over every order of answers: a replay is only ever uploaded, waiting, or
+/// refused for a reason that does not pass; waits are never zero and never unbounded.
 #[cfg(test)]
 mod properties {
     use super::*;
@@ -525,25 +346,6 @@ mod properties {
                         prop_assert!(wait >= WAIT_MIN, "waits only {wait:?} after {answer:?}");
                         prop_assert!(wait <= WAIT_MAX, "{wait:?}");
                     }
-                }
-            }
-        }
-
-        #[test]
-        fn a_file_that_keeps_changing_is_never_given_up(
-            steps in proptest::collection::vec((0u64..120_000, 0u32..40), 1..50),
-            after_s in 1u64..300,
-        ) {
-            let invalid_after = Duration::from_secs(after_s);
-            for (quiet_ms, checks) in steps {
-                let quiet = Duration::from_millis(quiet_ms);
-                match judge_invalid(&Invalid::BodyCrc, quiet, checks, invalid_after) {
-                    Check::Failed(_) => prop_assert!(quiet >= invalid_after),
-                    Check::Recheck(wait) => {
-                        prop_assert!(quiet < invalid_after);
-                        prop_assert!(wait >= Duration::from_millis(10) && wait <= RECHECK_MAX);
-                    }
-                    Check::Ready => prop_assert!(false, "an invalid file is never ready"),
                 }
             }
         }

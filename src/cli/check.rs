@@ -1,0 +1,85 @@
+//! `autochase check`: the config, the token (a ping) and the replay folders, with what to
+//! fix when something is wrong.
+
+use std::process::ExitCode;
+
+use crate::config::Config;
+use crate::discover;
+use crate::platform::Home;
+
+/// Checks everything; exit code 1 with what to fix.
+pub async fn run(config: &Config) -> ExitCode {
+    let mut problems = Vec::new();
+    match &config.path {
+        Some(path) => println!("config: {}", path.display()),
+        None => println!("config: none found, using defaults"),
+    }
+    match config.client() {
+        Ok(Some(client)) => match client.ping().await {
+            Ok(me) => println!(
+                "token: works, account {} (tier {})",
+                me.value.name.as_deref().unwrap_or("(no name)"),
+                client.tier()
+            ),
+            Err(e) => problems.push(format!("token: {e}")),
+        },
+        Ok(None) => problems.push("token: none set; add `token = \"...\"` to the config or set BALLCHASING_TOKEN (create one at https://ballchasing.com/upload)".into()),
+        Err(e) => problems.push(format!("api: {e}")),
+    }
+    let found = folders_found(config);
+    for f in &found {
+        println!("folder: {} ({})", f.dir.display(), describe_found(f));
+    }
+    if !config.discover {
+        for dir in config.replay_dirs.iter().filter(|d| !d.is_dir()) {
+            println!(
+                "folder: {} (does not exist yet; watched for when it appears)",
+                dir.display()
+            );
+        }
+    }
+    if found.is_empty() {
+        problems.push(if config.discover {
+            "folders: no Rocket League replay folder found on this machine; save a replay in the game (it creates the folder), or set `replay_dirs` in the config to where your replays are".to_string()
+        } else {
+            "folders: none of the folders in `replay_dirs` exists; set it to where Rocket League saves replays (…/My Games/Rocket League/TAGame/Demos)".to_string()
+        });
+    }
+    if problems.is_empty() {
+        println!("all good");
+        ExitCode::SUCCESS
+    } else {
+        for p in problems {
+            eprintln!("problem: {p}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
+/// The replay folders that exist: found by discovery, or the configured ones.
+pub fn folders_found(config: &Config) -> Vec<discover::Found> {
+    if config.discover {
+        return Home::current()
+            .map(|home| discover::find(&home))
+            .unwrap_or_default();
+    }
+    config
+        .replay_dirs
+        .iter()
+        .filter(|d| d.is_dir())
+        .map(|d| discover::survey(d, "replay_dirs"))
+        .collect()
+}
+
+/// One found folder for people: its replay count, newest replay and where it came from.
+pub fn describe_found(f: &discover::Found) -> String {
+    let newest = match &f.newest {
+        Some((path, at)) => format!(
+            ", newest {} from {}",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            humantime::format_rfc3339_seconds(*at)
+        ),
+        None => String::new(),
+    };
+    format!("{} replays{newest}; {}", f.replays, f.source)
+}

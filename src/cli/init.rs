@@ -1,0 +1,75 @@
+//! `autochase init`: writes a commented config with the token and the replay folders found
+//! on this machine, readable by the user only, never replacing one without `--force`.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::TOKEN_ENV;
+use crate::discover;
+use crate::fsutil;
+use crate::platform::Home;
+
+use super::check::describe_found;
+
+/// Writes the config at `explicit` (else the default path).
+pub fn run(explicit: Option<&Path>, token: Option<String>, force: bool) -> ExitCode {
+    let Some(path) = explicit
+        .map(Path::to_path_buf)
+        .or_else(crate::config::default_config_path)
+    else {
+        eprintln!("error: no home folder to put the config in; pass --config PATH");
+        return ExitCode::from(2);
+    };
+    if path.exists() && !force {
+        eprintln!(
+            "error: {} already exists; edit it, or run `autochase init --force` to replace it",
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
+    let found = Home::current()
+        .map(|home| discover::find(&home))
+        .unwrap_or_default();
+    if found.is_empty() {
+        println!("no Rocket League replay folder found yet; autochase keeps looking while it runs");
+    }
+    for f in &found {
+        println!("found {} ({})", f.dir.display(), describe_found(f));
+    }
+    let token = token
+        .or_else(|| std::env::var(TOKEN_ENV).ok())
+        .filter(|t| !t.trim().is_empty())
+        .or_else(|| {
+            if !std::io::stdin().is_terminal() {
+                return None;
+            }
+            rpassword::prompt_password(
+                "ballchasing API token (create one at https://ballchasing.com/upload; input hidden; Enter to skip): ",
+            )
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+        })
+        .map(crate::api::Token::new);
+    let text = crate::config::template(token.as_ref(), &found);
+    if let Err(e) = write_private(&path, text.as_bytes()) {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    println!("wrote {} (readable by you only)", path.display());
+    if token.is_none() {
+        println!(
+            "no token yet: add `token = \"...\"` to it, or set BALLCHASING_TOKEN (create one at https://ballchasing.com/upload)"
+        );
+    }
+    println!("next: `autochase check`, then `autochase service install` (or `autochase run`)");
+    ExitCode::SUCCESS
+}
+
+/// Writes a file only its owner can read (it holds the token), replacing it atomically.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    fsutil::write_atomic(path, true, |out| out.write_all(bytes))
+}

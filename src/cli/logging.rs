@@ -1,0 +1,66 @@
+//! Logging: to stderr (colours only on a terminal, so journald shows it cleanly) and, when
+//! asked, to a file rotated daily.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use tracing_subscriber::EnvFilter;
+
+/// Sets up logging: `verbose` 0 info, 1 debug for autochase, 2 trace; `quiet` warnings only;
+/// `RUST_LOG` overrides both. `log_file` also logs to that file, one per day.
+pub fn init(verbose: u8, quiet: bool, log_file: Option<&Path>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "autochase=debug,info",
+        (false, _) => "trace",
+    };
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    let mut file_error = None;
+    let file = log_file.and_then(|path| match rolling_file(path) {
+        Ok(appender) => Some(
+            tracing_subscriber::fmt::layer()
+                .with_writer(appender)
+                .with_ansi(false)
+                .with_target(false),
+        ),
+        Err(e) => {
+            file_error = Some(format!("cannot log to {}: {e}", path.display()));
+            None
+        }
+    });
+    tracing_subscriber::registry()
+        .with(filter())
+        .with(stderr)
+        .with(file)
+        .init();
+    if let Some(e) = file_error {
+        tracing::error!("{e}; logging to stderr only");
+    }
+}
+
+/// A log file rotated daily: `dir/name.YYYY-MM-DD.ext`, the last 14 kept.
+fn rolling_file(path: &Path) -> Result<tracing_appender::rolling::RollingFileAppender, String> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let stem = path
+        .file_stem()
+        .map_or("autochase".into(), |s| s.to_string_lossy().into_owned());
+    let mut builder = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(stem)
+        .max_log_files(14);
+    if let Some(ext) = path.extension() {
+        builder = builder.filename_suffix(ext.to_string_lossy().into_owned());
+    }
+    builder.build(dir).map_err(|e| e.to_string())
+}

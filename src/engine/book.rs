@@ -1,0 +1,154 @@
+//! The engine's book: the state in memory and its journal on disk, changed together so they
+//! never disagree, with the index from file paths to the replays they hold.
+
+use std::path::{Path, PathBuf};
+
+use crate::groups::GroupEntry;
+use crate::state::{
+    InvalidFile, Journal, Loaded, PathIndex, Pause, Record, State, StateError, Status,
+};
+
+/// The state and its journal; the engine owns the only one.
+pub struct Book {
+    journal: Journal,
+    state: State,
+    by_path: PathIndex,
+}
+
+impl Book {
+    /// Opens the journal in `state_dir`; what loading found comes with it (its `state` is
+    /// moved into the book and left empty).
+    pub fn open(state_dir: &Path) -> Result<(Book, Loaded), StateError> {
+        let (journal, mut loaded) = Journal::open(state_dir)?;
+        let state = std::mem::take(&mut loaded.state);
+        let by_path = state.by_path();
+        Ok((
+            Book {
+                journal,
+                state,
+                by_path,
+            },
+            loaded,
+        ))
+    }
+
+    /// The state as it is now.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Gives the state up.
+    pub fn into_state(self) -> State {
+        self.state
+    }
+
+    /// The record of replay `id`.
+    pub fn record(&self, id: &str) -> Option<&Record> {
+        self.state.replays.get(id)
+    }
+
+    /// The replay recorded at `path`, if that is still where its record says it is.
+    pub fn record_at(&self, path: &Path) -> Option<&Record> {
+        let id = self.by_path.get(path)?;
+        self.state.replays.get(id).filter(|r| r.path == path)
+    }
+
+    /// Records a replay's new state, synced to disk.
+    pub fn save(&mut self, record: Record) -> Result<(), StateError> {
+        self.journal.record(&record)?;
+        self.insert(record);
+        self.journal.maybe_compact(&self.state)
+    }
+
+    /// Records a replay without waiting for the disk: only for changes that are redone after
+    /// a crash anyway (the first start's baseline). The next synced write makes it durable.
+    pub fn save_unsynced(&mut self, record: Record) -> Result<(), StateError> {
+        self.journal.record_unsynced(&record)?;
+        self.insert(record);
+        Ok(())
+    }
+
+    fn insert(&mut self, record: Record) {
+        self.by_path.insert(&record.path, &record.id);
+        self.state.replays.insert(record.id.clone(), record);
+    }
+
+    /// Records a file that is not (and will not become) a replay.
+    pub fn invalid(&mut self, file: InvalidFile) -> Result<(), StateError> {
+        self.journal.invalid(&file)?;
+        self.state.invalid.insert(file.path.clone(), file);
+        Ok(())
+    }
+
+    /// Forgets that the file at `path` was invalid, if it was.
+    pub fn clear_invalid(&mut self, path: &Path) -> Result<(), StateError> {
+        if self.state.invalid.remove(path).is_some() {
+            self.journal.cleared(path)?;
+        }
+        Ok(())
+    }
+
+    /// Remembers a group autochase created or grew.
+    pub fn remember_group(&mut self, entry: GroupEntry) -> Result<(), StateError> {
+        self.journal.group(&entry)?;
+        self.state.groups.insert(entry.key.clone(), entry);
+        Ok(())
+    }
+
+    /// Records that every upload is parked.
+    pub fn paused(&mut self, pause: Pause) -> Result<(), StateError> {
+        self.journal.paused(&pause)?;
+        self.state.pause = Some(pause);
+        Ok(())
+    }
+
+    /// Records that uploads go again, if they were parked.
+    pub fn resumed(&mut self) -> Result<(), StateError> {
+        if self.state.pause.take().is_some() {
+            self.journal.resumed()?;
+        }
+        Ok(())
+    }
+
+    /// Records that the first start's baseline has begun (`false`) or is complete.
+    pub fn baseline(&mut self, done: bool) -> Result<(), StateError> {
+        self.journal.baseline(done)?;
+        self.state.baseline = Some(done);
+        Ok(())
+    }
+
+    /// A file a rescan finds again needs no reading when its size and mtime match a replay
+    /// already settled (or a file already judged invalid).
+    pub fn settled(&self, path: &Path, stamp: Option<(u64, u64)>) -> bool {
+        let Some((size, mtime)) = stamp else {
+            return false;
+        };
+        if let Some(bad) = self.state.invalid.get(path) {
+            return bad.size == size && bad.mtime_ns == mtime;
+        }
+        self.record_at(path).is_some_and(|r| {
+            r.size == size
+                && r.mtime_ns == mtime
+                && matches!(
+                    r.status,
+                    Status::Uploaded | Status::Skipped | Status::Refused
+                )
+        })
+    }
+
+    /// What `retry` puts back: the failed replays, already set pending (recorded), and the
+    /// invalid files, forgotten (recorded); all, or those matching `which`.
+    pub fn retry(
+        &mut self,
+        which: Option<&str>,
+    ) -> Result<(Vec<Record>, Vec<PathBuf>), StateError> {
+        let (records, invalid) = self.state.retry_targets(which);
+        for record in &records {
+            self.save(record.clone())?;
+        }
+        for path in &invalid {
+            self.clear_invalid(path)?;
+        }
+        Ok((records, invalid))
+    }
+}

@@ -1,0 +1,110 @@
+//! The engine's control side: a reloaded config, the end of the first start's baseline, and
+//! the requests other commands leave in the inbox.
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use super::Engine;
+use crate::config::Config;
+use crate::inbox;
+use crate::state::{PauseCause, StateError, Status};
+
+impl Engine {
+    /// Takes a reloaded config: token, visibility, group, pacing and timeouts apply from the
+    /// next upload; the upload in flight finishes with the old ones.
+    pub(super) fn apply_config(&mut self, config: Arc<Config>) -> Result<(), StateError> {
+        if config.state_dir != self.config.state_dir {
+            warn!(
+                running = %self.config.state_dir.display(),
+                "state_dir changed in the config; it takes effect at the next start"
+            );
+        }
+        let client_changed = config.token != self.config.token
+            || config.api_url != self.config.api_url
+            || config.upload_rate != self.config.upload_rate
+            || config.request_timeout != self.config.request_timeout;
+        if client_changed {
+            match config.client() {
+                Ok(client) => {
+                    let token_paused = self
+                        .book
+                        .state()
+                        .pause
+                        .as_ref()
+                        .is_some_and(|p| p.cause == PauseCause::Token);
+                    if config.token != self.config.token && token_paused {
+                        info!("new token: trying uploads again");
+                        self.resume()?;
+                    }
+                    if client.is_none() && !self.uploader.said_no_token {
+                        warn!("the reloaded config has no API token: uploads wait for one");
+                    }
+                    self.uploader.said_no_token = client.is_none();
+                    self.uploader.client = client;
+                }
+                Err(e) => {
+                    error!(error = %e, "config not applied: cannot build the ballchasing client; keeping the running config");
+                    return Ok(());
+                }
+            }
+        }
+        let mut state_dir_kept = (*config).clone();
+        state_dir_kept.state_dir = self.config.state_dir.clone();
+        self.config = Arc::new(state_dir_kept);
+        self.reloads += 1;
+        let token = self
+            .uploader
+            .client
+            .as_ref()
+            .map_or("none".into(), |c| c.token_fingerprint());
+        info!(%token, visibility = %self.config.visibility, "config reloaded");
+        Ok(())
+    }
+
+    /// Marks the baseline done once the first scan is over and every file it found has been
+    /// judged.
+    pub(super) fn close_baseline(&mut self) -> Result<(), StateError> {
+        if self.baseline_open && self.initial_scan_done && !self.queue.baseline_open() {
+            self.book.baseline(true)?;
+            self.baseline_open = false;
+            let skipped = self
+                .book
+                .state()
+                .replays
+                .values()
+                .filter(|r| r.status == Status::Skipped)
+                .count();
+            info!(
+                skipped,
+                "replays present before the first start are recorded as skipped (backfill = true, or `autochase upload FOLDER`, uploads them)"
+            );
+        }
+        Ok(())
+    }
+
+    /// Carries out the requests other commands left in the inbox, and answers them.
+    pub(super) fn take_requests(&mut self) -> Result<(), StateError> {
+        for (path, request) in inbox::take(&self.config.state_dir) {
+            let changed = match request {
+                inbox::Request::Retry { which } => self.retry(which.as_deref())?,
+            };
+            inbox::reply(&path, &inbox::Answer { changed });
+        }
+        Ok(())
+    }
+
+    /// `autochase retry` while the daemon runs: failed replays go back in the queue and
+    /// invalid files are checked again, now.
+    fn retry(&mut self, which: Option<&str>) -> Result<usize, StateError> {
+        let (records, invalid) = self.book.retry(which)?;
+        let changed = records.len() + invalid.len();
+        let now = Instant::now();
+        for path in records.iter().map(|r| &r.path).chain(&invalid) {
+            self.queue.changed(path, now);
+        }
+        info!(changed, "retry requested");
+        Ok(changed)
+    }
+}

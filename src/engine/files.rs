@@ -1,0 +1,190 @@
+//! The engine's file side: starting checks, and what a check's finding means for the file
+//! and its replay (recorded, judged, queued for upload, or looked at again later).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::Engine;
+use super::check::{self, Complete, FileCheck};
+use super::queue::AfterCheck;
+use super::report::Report;
+use super::rules::{self, Accept, Check, Mode};
+use crate::state::{InvalidFile, Record, StateError, Status};
+
+impl Engine {
+    /// Starts the checks the queue says are due, each on a blocking thread.
+    pub(super) fn start_checks(&mut self) {
+        let max = self.config.max_replay_size;
+        for path in self.queue.start_checks(Instant::now()) {
+            self.checks.spawn_blocking(move || {
+                let result = check::check_file(&path, max);
+                (path, result)
+            });
+        }
+    }
+
+    /// What a check of `path` found, and what follows from it.
+    pub(super) fn checked(&mut self, path: PathBuf, check: FileCheck) -> Result<(), StateError> {
+        let Some(track) = self.queue.checked(&path) else {
+            return Ok(()); // stale: the file changed while it was read, and is due again
+        };
+        let now = Instant::now();
+        let quiet_for = if self.mode == Mode::OneShot {
+            Duration::MAX
+        } else {
+            now - track.changed
+        };
+        let next = match check {
+            FileCheck::Complete(file) => {
+                self.book.clear_invalid(&path)?;
+                self.accept(&path, *file, track.baseline)?
+            }
+            FileCheck::Incomplete {
+                invalid,
+                size,
+                mtime_ns,
+            } => match rules::judge_invalid(
+                &invalid,
+                quiet_for,
+                track.checks,
+                self.config.invalid_after,
+            ) {
+                Check::Recheck(after) => {
+                    debug!(path = %path.display(), reason = %invalid, after_ms = after.as_millis() as u64, "not complete yet");
+                    AfterCheck::Later(now + after)
+                }
+                Check::GiveUp(reason) => {
+                    self.fail_file(&path, size, mtime_ns, reason)?;
+                    AfterCheck::Done
+                }
+            },
+            FileCheck::Refused {
+                reason,
+                size,
+                mtime_ns,
+            } => {
+                self.fail_file(&path, size, mtime_ns, reason)?;
+                AfterCheck::Done
+            }
+            FileCheck::Gone => {
+                debug!(path = %path.display(), "file gone before it could be read");
+                self.report(Report::invalid(&path, "file not found".into()));
+                AfterCheck::Done
+            }
+            FileCheck::Busy(reason) => {
+                // Still being written: never judged, looked at again soon.
+                self.queue.touched(&path, now);
+                debug!(path = %path.display(), %reason, "held by another program; not ready yet");
+                AfterCheck::Later(now + rules::judge_busy(track.checks))
+            }
+            FileCheck::Unreadable(reason) => {
+                match rules::judge_unreadable(&reason, quiet_for, self.config.invalid_after) {
+                    Check::GiveUp(why) => {
+                        let why = if self.mode == Mode::OneShot {
+                            why
+                        } else {
+                            format!("{why}; fix it, then `autochase retry {}`", path.display())
+                        };
+                        let (size, mtime_ns) = check::stamp(&path).unwrap_or_default();
+                        self.fail_file(&path, size, mtime_ns, why)?;
+                        AfterCheck::Done
+                    }
+                    Check::Recheck(after) => {
+                        debug!(path = %path.display(), %reason, "cannot read yet");
+                        AfterCheck::Later(now + after)
+                    }
+                }
+            }
+        };
+        self.queue.settle(&path, next);
+        Ok(())
+    }
+
+    /// Records a file that will not be uploaded, and why.
+    fn fail_file(
+        &mut self,
+        path: &Path,
+        size: u64,
+        mtime_ns: u64,
+        reason: String,
+    ) -> Result<(), StateError> {
+        warn!(path = %path.display(), %reason, "not uploading");
+        self.notify(format!("Not uploaded: {}", check::file_name(path)), &reason);
+        self.book.invalid(InvalidFile {
+            path: path.to_path_buf(),
+            size,
+            mtime_ns,
+            reason: reason.clone(),
+            at: crate::state::now_rfc3339(),
+        })?;
+        self.report(Report::invalid(path, reason));
+        Ok(())
+    }
+
+    /// A complete replay: its Id and its record decide whether it goes to the uploader.
+    fn accept(
+        &mut self,
+        path: &Path,
+        file: Complete,
+        baseline: bool,
+    ) -> Result<AfterCheck, StateError> {
+        let id = file.id(path);
+        let existing = self.book.record(&id).cloned();
+        let mut record = existing
+            .clone()
+            .unwrap_or_else(|| Record::pending(id.clone(), path.to_path_buf()));
+        let new_bytes = record.sha256 != file.sha256;
+        let changed = record.seen_as(path, file.size, file.mtime_ns, &file.sha256);
+        let filtered = match self.force {
+            true => None,
+            false => self.config.filter.skip_reason(&file.info),
+        };
+        match rules::accept(existing.as_ref(), new_bytes, self.mode, baseline, filtered) {
+            Accept::Known => {
+                // Same Id: an in-game rename or a Steam Cloud restore. Never upload again.
+                if changed {
+                    self.book.save(record.clone())?;
+                }
+                debug!(replay = %id, status = ?record.status, "already handled");
+                self.report(Report::of(path, &record, false));
+            }
+            Accept::StillRefused => {
+                if changed {
+                    self.book.save(record)?;
+                }
+            }
+            Accept::Baseline => {
+                record.skipped(
+                    "present before first start (set backfill = true to upload these)".into(),
+                );
+                debug!(replay = %id, path = %path.display(), "skipped: present before first start");
+                // Not fsynced one by one: until the baseline is marked done (after a sync), a
+                // restart redoes it, so a lost line costs nothing.
+                self.book.save_unsynced(record)?;
+            }
+            Accept::Filtered(reason) => {
+                if record.status != Status::Skipped || record.last_error.as_ref() != Some(&reason) {
+                    record.skipped(reason.clone());
+                    self.book.save(record.clone())?;
+                }
+                info!(replay = %id, path = %path.display(), %reason, "not uploading");
+                self.report(Report::of(path, &record, false));
+            }
+            Accept::Upload => {
+                if record.status != Status::Pending || existing.is_none() || changed {
+                    record.queued();
+                    self.book.save(record)?;
+                }
+                info!(replay = %id, path = %path.display(), "queued");
+                return Ok(AfterCheck::Upload {
+                    id,
+                    newest: file.mtime_ns,
+                });
+            }
+        }
+        Ok(AfterCheck::Done)
+    }
+}

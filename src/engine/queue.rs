@@ -1,0 +1,566 @@
+//! The engine's pure queue: where each file it works on stands (waiting for a check, being
+//! checked, waiting to be checked again, queued for upload, being uploaded), which checks and
+//! which upload start next, and when to wake up. No I/O and no clock: `now` is passed in.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use tokio::time::Instant;
+
+/// Where a file stands. A file the engine is done with has no stage at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// Wants a check; it starts when a check slot is free.
+    Due,
+    /// A check runs; `again` when the file changed meanwhile (its result is stale).
+    Checking {
+        /// The file changed while it was read.
+        again: bool,
+    },
+    /// Not ready: checked again at this time, or at its next change.
+    Later(Instant),
+    /// Complete, waiting for the uploader.
+    Queued {
+        /// The replay's Id.
+        id: String,
+        /// Newest first: the file's mtime.
+        newest: u64,
+    },
+    /// Its upload runs.
+    Uploading {
+        /// The replay's Id.
+        id: String,
+        /// The file's mtime.
+        newest: u64,
+        /// The file changed meanwhile: check it again once the upload is over.
+        again: bool,
+    },
+}
+
+/// One file the engine works on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Track {
+    /// Where it stands.
+    pub stage: Stage,
+    /// When it last changed, for the quiet period before a broken file is judged.
+    pub changed: Instant,
+    /// Checks finished so far, for the recheck backoff.
+    pub checks: u32,
+    /// Found by a scan before the replays already there were recorded: skipped, not uploaded.
+    pub baseline: bool,
+    /// No upload before then (a retry's backoff). Kept across re-checks, so that a change of
+    /// the file cannot cut the wait short.
+    pub hold: Option<Instant>,
+}
+
+/// What becomes of a file after a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterCheck {
+    /// Settled: recorded, judged or gone.
+    Done,
+    /// Check again at this time (or at its next change).
+    Later(Instant),
+    /// Upload it.
+    Upload {
+        /// The replay's Id.
+        id: String,
+        /// The file's mtime, newest first.
+        newest: u64,
+    },
+}
+
+/// What becomes of a file after its upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterUpload {
+    /// Settled (uploaded, refused, or left to wait for the uploader as a whole).
+    Done,
+    /// Upload it again, not before then.
+    Retry(Instant),
+    /// The file no longer holds what was queued: check it again.
+    Recheck,
+}
+
+/// Every file in the works, keyed by path.
+#[derive(Debug, Default)]
+pub struct Queue {
+    tracks: HashMap<PathBuf, Track>,
+    max_checks: usize,
+}
+
+impl Queue {
+    /// A queue that runs at most `max_checks` file checks at once.
+    pub fn new(max_checks: usize) -> Queue {
+        Queue {
+            tracks: HashMap::new(),
+            max_checks: max_checks.max(1),
+        }
+    }
+
+    /// The file's track, if it is in the works.
+    pub fn get(&self, path: &Path) -> Option<&Track> {
+        self.tracks.get(path)
+    }
+
+    /// True when the file is in the works.
+    pub fn contains(&self, path: &Path) -> bool {
+        self.tracks.contains_key(path)
+    }
+
+    /// The file changed (a watcher event) or was asked about (`retry`, a one-shot upload):
+    /// check it again, whatever it was waiting for. A baseline file that changes is new.
+    pub fn changed(&mut self, path: &Path, now: Instant) {
+        let track = self.tracks.entry(path.to_path_buf()).or_insert(Track {
+            stage: Stage::Due,
+            changed: now,
+            checks: 0,
+            baseline: false,
+            hold: None,
+        });
+        track.changed = now;
+        track.baseline = false;
+        track.stage = match std::mem::replace(&mut track.stage, Stage::Due) {
+            Stage::Checking { .. } => Stage::Checking { again: true },
+            Stage::Uploading { id, newest, .. } => Stage::Uploading {
+                id,
+                newest,
+                again: true,
+            },
+            Stage::Due | Stage::Later(_) | Stage::Queued { .. } => Stage::Due,
+        };
+    }
+
+    /// The file changed without needing another look yet (still held open by the game): its
+    /// quiet period starts again.
+    pub fn touched(&mut self, path: &Path, now: Instant) {
+        if let Some(track) = self.tracks.get_mut(path) {
+            track.changed = now;
+        }
+    }
+
+    /// A scan found the file: it is checked unless it is already in the works. `baseline`
+    /// marks it as one of the replays already there at the first start.
+    pub fn found(&mut self, path: &Path, baseline: bool, now: Instant) {
+        self.tracks
+            .entry(path.to_path_buf())
+            .or_insert_with(|| Track {
+                stage: Stage::Due,
+                changed: now,
+                checks: 0,
+                baseline,
+                hold: None,
+            });
+    }
+
+    /// Makes checks that are due, or whose wait is over, start: as many as slots allow. The
+    /// caller runs a check for each path returned.
+    pub fn start_checks(&mut self, now: Instant) -> Vec<PathBuf> {
+        let running = self
+            .tracks
+            .values()
+            .filter(|t| matches!(t.stage, Stage::Checking { .. }))
+            .count();
+        let mut free = self.max_checks.saturating_sub(running);
+        let mut started = Vec::new();
+        // Oldest change first, so a busy folder cannot starve a file.
+        let mut due: Vec<(&PathBuf, &mut Track)> = self
+            .tracks
+            .iter_mut()
+            .filter(|(_, t)| match t.stage {
+                Stage::Due => true,
+                Stage::Later(at) => at <= now,
+                _ => false,
+            })
+            .collect();
+        due.sort_by_key(|(p, t)| (t.changed, (*p).clone()));
+        for (path, track) in due {
+            if free == 0 {
+                break;
+            }
+            track.stage = Stage::Checking { again: false };
+            started.push(path.clone());
+            free -= 1;
+        }
+        started
+    }
+
+    /// A check of `path` finished: the file's track as the decision needs it, or `None` when
+    /// the result is stale (the file changed while it was read; it is due again) or the file
+    /// is no longer in the works. Call `settle` with the decision.
+    pub fn checked(&mut self, path: &Path) -> Option<Track> {
+        let track = self.tracks.get_mut(path)?;
+        if !matches!(track.stage, Stage::Checking { .. }) {
+            return None;
+        }
+        track.checks += 1;
+        if track.stage == (Stage::Checking { again: true }) {
+            track.stage = Stage::Due;
+            return None;
+        }
+        Some(track.clone())
+    }
+
+    /// Applies the decision taken after a check of `path`.
+    pub fn settle(&mut self, path: &Path, next: AfterCheck) {
+        match next {
+            AfterCheck::Done => {
+                self.tracks.remove(path);
+            }
+            AfterCheck::Later(at) => {
+                if let Some(track) = self.tracks.get_mut(path) {
+                    track.stage = Stage::Later(at);
+                }
+            }
+            AfterCheck::Upload { id, newest } => self.enqueue(path, id, newest),
+        }
+    }
+
+    /// Queues `path` for the upload of replay `id`. One Id is queued once: a copy of it under
+    /// another name takes the older entry's place (and its hold); while it is being uploaded,
+    /// the upload's answer decides, so the copy is settled.
+    fn enqueue(&mut self, path: &Path, id: String, newest: u64) {
+        let copies: Vec<PathBuf> = self
+            .tracks
+            .iter()
+            .filter(|(other, track)| {
+                *other != path
+                    && matches!(&track.stage,
+                        Stage::Queued { id: i, .. } | Stage::Uploading { id: i, .. } if *i == id)
+            })
+            .map(|(other, _)| other.clone())
+            .collect();
+        let uploading = copies
+            .iter()
+            .any(|c| matches!(self.tracks[c].stage, Stage::Uploading { .. }));
+        if uploading {
+            self.tracks.remove(path);
+            return;
+        }
+        let mut hold = self.tracks.get(path).and_then(|t| t.hold);
+        for copy in copies {
+            hold = hold.max(self.tracks.remove(&copy).and_then(|t| t.hold));
+        }
+        if let Some(track) = self.tracks.get_mut(path) {
+            track.stage = Stage::Queued { id, newest };
+            track.hold = hold;
+            track.baseline = false;
+        }
+    }
+
+    /// The next upload to start, newest replay first among those whose hold is over; the
+    /// caller checks first that the uploader may start one.
+    pub fn next_upload(&mut self, now: Instant) -> Option<(PathBuf, String)> {
+        let (path, id, newest) = self
+            .tracks
+            .iter()
+            .filter_map(|(path, t)| match &t.stage {
+                Stage::Queued { id, newest } if t.hold.is_none_or(|h| h <= now) => {
+                    Some((path, id, *newest))
+                }
+                _ => None,
+            })
+            .max_by(|a, b| a.2.cmp(&b.2).then_with(|| b.0.cmp(a.0)))
+            .map(|(path, id, newest)| (path.clone(), id.clone(), newest))?;
+        self.tracks.get_mut(&path)?.stage = Stage::Uploading {
+            id: id.clone(),
+            newest,
+            again: false,
+        };
+        Some((path, id))
+    }
+
+    /// Applies what an upload of `path` led to.
+    pub fn uploaded(&mut self, path: &Path, next: AfterUpload) {
+        let Some(track) = self.tracks.get_mut(path) else {
+            return;
+        };
+        let Stage::Uploading { id, newest, again } = track.stage.clone() else {
+            return;
+        };
+        match (next, again) {
+            (AfterUpload::Done, false) => {
+                self.tracks.remove(path);
+            }
+            (AfterUpload::Retry(at), false) => {
+                track.hold = Some(at);
+                track.stage = Stage::Queued { id, newest };
+            }
+            (AfterUpload::Retry(at), true) => {
+                track.hold = Some(at);
+                track.stage = Stage::Due;
+            }
+            (AfterUpload::Done | AfterUpload::Recheck, _) => track.stage = Stage::Due,
+        }
+    }
+
+    /// The next moment something is due: a re-check, or (when the uploader can take one from
+    /// `uploader_from` on) a queued upload whose hold ends.
+    pub fn next_wake(&self, uploader_from: Option<Instant>) -> Option<Instant> {
+        self.tracks
+            .values()
+            .filter_map(|t| match (&t.stage, uploader_from) {
+                (Stage::Later(at), _) => Some(*at),
+                (Stage::Queued { .. }, Some(from)) => Some(t.hold.map_or(from, |h| h.max(from))),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// No check is due, running or waiting, and no upload runs (uploads may be queued).
+    pub fn idle(&self) -> bool {
+        self.tracks
+            .values()
+            .all(|t| matches!(t.stage, Stage::Queued { .. }))
+    }
+
+    /// Nothing checks or waits to be checked: every file in the works is queued or uploading.
+    pub fn checks_done(&self) -> bool {
+        self.tracks
+            .values()
+            .all(|t| matches!(t.stage, Stage::Queued { .. } | Stage::Uploading { .. }))
+    }
+
+    /// A replay found by the first start's scan is still being checked.
+    pub fn baseline_open(&self) -> bool {
+        self.tracks.values().any(|t| t.baseline)
+    }
+
+    /// Replays waiting for the uploader.
+    pub fn queued(&self) -> usize {
+        self.tracks
+            .values()
+            .filter(|t| matches!(t.stage, Stage::Queued { .. }))
+            .count()
+    }
+
+    /// Files being checked or waiting to be.
+    pub fn checking(&self) -> usize {
+        self.tracks
+            .values()
+            .filter(|t| {
+                matches!(
+                    t.stage,
+                    Stage::Due | Stage::Checking { .. } | Stage::Later(_)
+                )
+            })
+            .count()
+    }
+
+    /// An upload runs.
+    pub fn uploading(&self) -> bool {
+        self.tracks
+            .values()
+            .any(|t| matches!(t.stage, Stage::Uploading { .. }))
+    }
+
+    /// The replay whose upload runs, if one does.
+    pub fn in_flight(&self) -> Option<(&Path, &str)> {
+        self.tracks.iter().find_map(|(p, t)| match &t.stage {
+            Stage::Uploading { id, .. } => Some((p.as_path(), id.as_str())),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn p(name: &str) -> PathBuf {
+        PathBuf::from(format!("/demos/{name}.replay"))
+    }
+
+    fn stage(q: &Queue, name: &str) -> Option<Stage> {
+        q.get(&p(name)).map(|t| t.stage.clone())
+    }
+
+    /// Checks `name` to the end with `next` as the decision.
+    fn check(q: &mut Queue, name: &str, next: AfterCheck, now: Instant) {
+        q.changed(&p(name), now);
+        assert!(q.start_checks(now).contains(&p(name)));
+        q.checked(&p(name)).expect("fresh result");
+        q.settle(&p(name), next);
+    }
+
+    fn upload(id: &str, newest: u64) -> AfterCheck {
+        AfterCheck::Upload {
+            id: id.into(),
+            newest,
+        }
+    }
+
+    #[test]
+    fn a_change_moves_each_stage_where_it_belongs() {
+        let t0 = Instant::now();
+        let later = t0 + Duration::from_secs(1);
+        // (stage before, stage after a change)
+        let table = [
+            (Stage::Due, Stage::Due),
+            (
+                Stage::Checking { again: false },
+                Stage::Checking { again: true },
+            ),
+            (Stage::Later(later), Stage::Due),
+            (
+                Stage::Queued {
+                    id: "A".into(),
+                    newest: 1,
+                },
+                Stage::Due,
+            ),
+            (
+                Stage::Uploading {
+                    id: "A".into(),
+                    newest: 1,
+                    again: false,
+                },
+                Stage::Uploading {
+                    id: "A".into(),
+                    newest: 1,
+                    again: true,
+                },
+            ),
+        ];
+        for (before, after) in table {
+            let mut q = Queue::new(2);
+            q.found(&p("x"), true, t0);
+            q.tracks.get_mut(&p("x")).unwrap().stage = before.clone();
+            q.changed(&p("x"), later);
+            let track = q.get(&p("x")).unwrap();
+            assert_eq!(track.stage, after, "after a change in {before:?}");
+            assert!(!track.baseline, "a file that changes is new");
+            assert_eq!(track.changed, later);
+        }
+    }
+
+    #[test]
+    fn checks_run_at_most_n_at_once_oldest_change_first() {
+        let t0 = Instant::now();
+        let mut q = Queue::new(2);
+        for (i, name) in ["c", "a", "b"].iter().enumerate() {
+            q.changed(&p(name), t0 + Duration::from_millis(i as u64));
+        }
+        assert_eq!(q.start_checks(t0), [p("c"), p("a")]);
+        assert!(q.start_checks(t0).is_empty(), "both slots taken");
+        q.checked(&p("c")).unwrap();
+        q.settle(&p("c"), AfterCheck::Done);
+        assert_eq!(q.start_checks(t0), [p("b")]);
+    }
+
+    #[test]
+    fn a_stale_result_is_dropped_and_the_file_checked_again() {
+        let t0 = Instant::now();
+        let mut q = Queue::new(2);
+        q.changed(&p("a"), t0);
+        q.start_checks(t0);
+        q.changed(&p("a"), t0);
+        assert_eq!(q.checked(&p("a")), None, "changed while read");
+        assert_eq!(stage(&q, "a"), Some(Stage::Due));
+        assert_eq!(q.get(&p("a")).unwrap().checks, 1);
+        assert_eq!(q.checked(&p("never")), None);
+    }
+
+    #[test]
+    fn a_later_check_waits_for_its_time_or_a_change() {
+        let t0 = Instant::now();
+        let at = t0 + Duration::from_secs(2);
+        let mut q = Queue::new(2);
+        check(&mut q, "a", AfterCheck::Later(at), t0);
+        assert_eq!(q.next_wake(None), Some(at));
+        assert!(q.start_checks(t0).is_empty());
+        assert_eq!(q.start_checks(at), [p("a")]);
+        // A change brings it forward.
+        let mut q = Queue::new(2);
+        check(&mut q, "a", AfterCheck::Later(at), t0);
+        q.changed(&p("a"), t0);
+        assert_eq!(q.start_checks(t0), [p("a")]);
+    }
+
+    #[test]
+    fn uploads_go_newest_first_and_only_after_their_hold() {
+        let t0 = Instant::now();
+        let mut q = Queue::new(4);
+        check(&mut q, "old", upload("O", 10), t0);
+        check(&mut q, "new", upload("N", 20), t0);
+        assert_eq!(q.queued(), 2);
+        assert_eq!(q.next_upload(t0), Some((p("new"), "N".into())));
+        assert!(q.uploading());
+        let retry = t0 + Duration::from_secs(5);
+        q.uploaded(&p("new"), AfterUpload::Retry(retry));
+        assert_eq!(q.next_upload(t0), Some((p("old"), "O".into())));
+        q.uploaded(&p("old"), AfterUpload::Done);
+        assert_eq!(stage(&q, "old"), None, "done files leave the queue");
+        assert_eq!(q.next_upload(t0), None, "held until {retry:?}");
+        assert_eq!(q.next_wake(Some(t0)), Some(retry));
+        assert_eq!(q.next_wake(None), None, "no uploader, no wake for uploads");
+        assert_eq!(q.next_upload(retry), Some((p("new"), "N".into())));
+    }
+
+    #[test]
+    fn a_change_cannot_cut_a_retry_wait_short() {
+        let t0 = Instant::now();
+        let retry = t0 + Duration::from_secs(5);
+        let mut q = Queue::new(2);
+        check(&mut q, "a", upload("A", 1), t0);
+        q.next_upload(t0);
+        q.uploaded(&p("a"), AfterUpload::Retry(retry));
+        check(&mut q, "a", upload("A", 1), t0);
+        assert_eq!(q.next_upload(t0), None);
+        assert_eq!(q.next_wake(Some(t0)), Some(retry));
+    }
+
+    #[test]
+    fn one_id_is_queued_once_whatever_its_file_names() {
+        let t0 = Instant::now();
+        let mut q = Queue::new(4);
+        check(&mut q, "a", upload("X", 1), t0);
+        check(&mut q, "copy", upload("X", 2), t0);
+        assert_eq!(q.queued(), 1);
+        assert_eq!(stage(&q, "a"), None);
+        // While X is being uploaded, another copy leaves it to the upload's answer.
+        q.next_upload(t0);
+        check(&mut q, "third", upload("X", 3), t0);
+        assert_eq!(stage(&q, "third"), None);
+        assert_eq!(q.in_flight(), Some((p("copy").as_path(), "X")));
+    }
+
+    #[test]
+    fn a_change_during_an_upload_is_checked_after_it() {
+        let t0 = Instant::now();
+        for next in [
+            AfterUpload::Done,
+            AfterUpload::Recheck,
+            AfterUpload::Retry(t0),
+        ] {
+            let mut q = Queue::new(2);
+            check(&mut q, "a", upload("A", 1), t0);
+            q.next_upload(t0);
+            q.changed(&p("a"), t0);
+            q.uploaded(&p("a"), next);
+            assert_eq!(stage(&q, "a"), Some(Stage::Due), "{next:?}");
+        }
+    }
+
+    #[test]
+    fn idle_settled_and_baseline_reflect_the_stages() {
+        let t0 = Instant::now();
+        let mut q = Queue::new(2);
+        assert!(q.idle() && q.checks_done() && !q.baseline_open());
+        q.found(&p("old"), true, t0);
+        q.found(&p("old"), false, t0);
+        assert!(
+            q.get(&p("old")).unwrap().baseline,
+            "a scan does not reset a track"
+        );
+        assert!(q.baseline_open() && !q.idle() && q.checking() == 1);
+        q.start_checks(t0);
+        q.checked(&p("old")).unwrap();
+        q.settle(&p("old"), AfterCheck::Done);
+        assert!(!q.baseline_open());
+        check(&mut q, "a", upload("A", 1), t0);
+        assert!(q.idle() && q.checks_done());
+        q.next_upload(t0);
+        assert!(!q.idle() && q.checks_done());
+    }
+}

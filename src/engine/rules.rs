@@ -1,0 +1,288 @@
+//! The rules that decide what happens to a file, as pure functions of what is known with the
+//! durations passed in: what a check's finding means, and whether a complete replay goes to
+//! the uploader. What an upload's answer means is in `verdict`.
+
+use std::time::Duration;
+
+use crate::replay::Invalid;
+use crate::state::{Record, Status};
+
+/// First wait before re-checking a file that is not complete yet.
+pub const RECHECK_BASE: Duration = Duration::from_millis(250);
+/// Longest wait between re-checks of an incomplete file.
+pub const RECHECK_MAX: Duration = Duration::from_secs(8);
+
+/// The one backoff: `base · 2^n`, at most `cap`.
+pub fn backoff(base: Duration, cap: Duration, n: u32) -> Duration {
+    base.saturating_mul(2u32.saturating_pow(n.min(30))).min(cap)
+}
+
+/// What to do with a file that is not a complete replay (yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// Look again after this long, or at its next change.
+    Recheck(Duration),
+    /// Give up on it: record it with this reason.
+    GiveUp(String),
+}
+
+/// Judges a file that did not validate. `quiet_for` is how long the file has gone without a
+/// change; `checks` counts the checks so far.
+pub fn judge_invalid(
+    invalid: &Invalid,
+    quiet_for: Duration,
+    checks: u32,
+    invalid_after: Duration,
+) -> Check {
+    if quiet_for >= invalid_after {
+        return Check::GiveUp(format!("corrupt replay: {invalid}"));
+    }
+    // Never sleep past the moment the file would be judged failed.
+    Check::Recheck(
+        backoff(RECHECK_BASE, RECHECK_MAX, checks)
+            .min(invalid_after - quiet_for)
+            .max(Duration::from_millis(10)),
+    )
+}
+
+/// Judges a file another program holds open (the game, still writing, on Windows): never
+/// given up on, looked at again soon.
+pub fn judge_busy(checks: u32) -> Duration {
+    backoff(RECHECK_BASE, RECHECK_MAX, checks.min(5))
+}
+
+/// Judges a file that cannot be read: perhaps passing (a network folder, an antivirus scan),
+/// so looked at again until it has been unreadable and quiet for `invalid_after`.
+pub fn judge_unreadable(reason: &str, quiet_for: Duration, invalid_after: Duration) -> Check {
+    if quiet_for >= invalid_after {
+        Check::GiveUp(format!("cannot read: {reason}"))
+    } else {
+        Check::Recheck(RECHECK_MAX.min(invalid_after / 4))
+    }
+}
+
+/// What a complete replay's Id and the record of it mean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accept {
+    /// Already on ballchasing (or skipped, for the daemon): never uploaded again, whatever
+    /// its bytes now (an in-game rename, a Steam Cloud restore).
+    Known,
+    /// Refused by ballchasing before with these very bytes: `retry` puts it back.
+    StillRefused,
+    /// One of the replays already there at the first start: recorded as skipped.
+    Baseline,
+    /// Left out by a filter, with its rule.
+    Filtered(String),
+    /// Upload it.
+    Upload,
+}
+
+/// How the engine runs, for the decisions that differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The daemon: runs until cancelled.
+    Daemon,
+    /// `autochase upload`: the given files only, each judged at once, then stop.
+    OneShot,
+}
+
+/// Decides what to do with a complete replay: `record` is what the state knows of its Id,
+/// `new_bytes` whether its content differs from the recorded one, `filtered` the reason a
+/// filter gives (already `None` under `upload --force`).
+pub fn accept(
+    record: Option<&Record>,
+    new_bytes: bool,
+    mode: Mode,
+    baseline: bool,
+    filtered: Option<String>,
+) -> Accept {
+    match record.map(|r| r.status) {
+        Some(Status::Uploaded) => return Accept::Known,
+        // Skipped is final for the daemon; `upload` of a skipped replay is an explicit request.
+        Some(Status::Skipped) if mode == Mode::Daemon => return Accept::Known,
+        Some(Status::Refused) if !new_bytes && mode == Mode::Daemon => {
+            return Accept::StillRefused;
+        }
+        _ => {}
+    }
+    if baseline {
+        return Accept::Baseline;
+    }
+    match filtered {
+        Some(reason) => Accept::Filtered(reason),
+        None => Accept::Upload,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn incomplete_files_are_rechecked_then_failed_when_quiet() {
+        let truncated = Invalid::Truncated {
+            expected: 100,
+            actual: 50,
+        };
+        let table = [
+            (
+                Duration::ZERO,
+                0,
+                Check::Recheck(Duration::from_millis(250)),
+            ),
+            (
+                Duration::from_secs(1),
+                2,
+                Check::Recheck(Duration::from_secs(1)),
+            ),
+            (Duration::from_secs(5), 10, Check::Recheck(RECHECK_MAX)),
+            (
+                Duration::from_secs(58),
+                10,
+                Check::Recheck(Duration::from_secs(2)),
+            ),
+            (
+                MIN,
+                3,
+                Check::GiveUp("corrupt replay: truncated: 50 of 100 bytes".into()),
+            ),
+        ];
+        for (quiet, checks, expected) in table {
+            assert_eq!(
+                judge_invalid(&truncated, quiet, checks, MIN),
+                expected,
+                "{quiet:?} {checks}"
+            );
+        }
+        assert_eq!(
+            judge_invalid(&Invalid::BodyCrc, MIN * 2, 0, MIN),
+            Check::GiveUp("corrupt replay: body crc mismatch".into())
+        );
+    }
+
+    #[test]
+    fn one_backoff_doubles_and_caps() {
+        let table = [
+            (0, 250),
+            (1, 500),
+            (4, 4000),
+            (5, 8000),
+            (9, 8000),
+            (u32::MAX, 8000),
+        ];
+        for (n, ms) in table {
+            assert_eq!(
+                backoff(RECHECK_BASE, RECHECK_MAX, n),
+                Duration::from_millis(ms),
+                "{n}"
+            );
+        }
+        assert_eq!(judge_busy(99), RECHECK_MAX);
+    }
+
+    #[test]
+    fn accept_decides_by_the_record_the_mode_and_the_baseline() {
+        use crate::state::Record;
+        use Accept::*;
+        use Mode::*;
+        let rec = |status| {
+            let mut r = Record::pending("A".into(), "/demos/A.replay".into());
+            r.status = status;
+            r
+        };
+        let filter = || Some("skipped by filter: x".to_string());
+        // (record, new bytes, mode, baseline, filter says, expected)
+        let table = [
+            (None, true, Daemon, false, None, Upload),
+            (None, true, Daemon, true, None, Baseline),
+            (
+                None,
+                true,
+                Daemon,
+                false,
+                filter(),
+                Filtered("skipped by filter: x".into()),
+            ),
+            (None, true, Daemon, true, filter(), Baseline),
+            (Some(Status::Uploaded), true, Daemon, false, None, Known),
+            (Some(Status::Uploaded), true, OneShot, false, None, Known),
+            (Some(Status::Skipped), false, Daemon, false, None, Known),
+            (Some(Status::Skipped), false, OneShot, false, None, Upload),
+            (
+                Some(Status::Skipped),
+                false,
+                OneShot,
+                false,
+                filter(),
+                Filtered("skipped by filter: x".into()),
+            ),
+            (
+                Some(Status::Refused),
+                false,
+                Daemon,
+                false,
+                None,
+                StillRefused,
+            ),
+            (Some(Status::Refused), true, Daemon, false, None, Upload),
+            (Some(Status::Refused), false, OneShot, false, None, Upload),
+            (Some(Status::Pending), false, Daemon, false, None, Upload),
+            (Some(Status::Pending), false, Daemon, true, None, Baseline),
+        ];
+        for (status, new_bytes, mode, baseline, filtered, expected) in table {
+            let record = status.map(rec);
+            assert_eq!(
+                accept(record.as_ref(), new_bytes, mode, baseline, filtered.clone()),
+                expected,
+                "{status:?} new_bytes={new_bytes} {mode:?} baseline={baseline} {filtered:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unreadable_files_get_the_quiet_period_too() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            judge_unreadable("denied", Duration::ZERO, minute),
+            Check::Recheck(Duration::from_secs(8))
+        );
+        assert_eq!(
+            judge_unreadable("denied", Duration::ZERO, Duration::from_secs(4)),
+            Check::Recheck(Duration::from_secs(1))
+        );
+        assert_eq!(
+            judge_unreadable("denied", minute, minute),
+            Check::GiveUp("cannot read: denied".into())
+        );
+    }
+}
+
+/// Properties over every file state: a file still changing is never given up on, and the
+/// wait before its next look is bounded.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_file_that_keeps_changing_is_never_given_up(
+            steps in proptest::collection::vec((0u64..120_000, 0u32..40), 1..50),
+            after_s in 1u64..300,
+        ) {
+            let invalid_after = Duration::from_secs(after_s);
+            for (quiet_ms, checks) in steps {
+                let quiet = Duration::from_millis(quiet_ms);
+                match judge_invalid(&Invalid::BodyCrc, quiet, checks, invalid_after) {
+                    Check::GiveUp(_) => prop_assert!(quiet >= invalid_after),
+                    Check::Recheck(wait) => {
+                        prop_assert!(quiet < invalid_after);
+                        prop_assert!(wait >= Duration::from_millis(10) && wait <= RECHECK_MAX);
+                    }
+                }
+            }
+        }
+    }
+}

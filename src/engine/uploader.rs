@@ -1,0 +1,250 @@
+//! The engine's upload side: the uploader (client, upload in flight, pause), starting the
+//! next upload, and what ballchasing's answer means for the replay and for every upload.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use super::Engine;
+use super::check;
+use super::queue::AfterUpload;
+use super::report::Report;
+use super::rules::Mode;
+use super::send::{self, Answered, InFlight, PostUpload, UploadEnd};
+use super::verdict::{self, Verdict};
+use crate::api::{Client, Error as ApiError};
+use crate::state::{Outcome, Pause, PauseCause, Record, StateError, Status};
+
+/// The uploader: the client, the upload in flight, and what holds every upload back.
+pub(super) struct Uploader {
+    pub(super) client: Option<Client>,
+    pub(super) flight: Option<InFlight>,
+    /// Every upload waits until then (quota or refused token); mirrored in the state.
+    pub(super) pause: Option<(Instant, String)>,
+    /// Plain 429 answers to uploads in a row (see `rules::QUOTA_AFTER_429S`).
+    pub(super) plain_429s: u32,
+    /// The token's account (SteamID64), learned when a duplicate's owner must be checked.
+    pub(super) account: Option<String>,
+    pub(super) said_no_token: bool,
+}
+
+impl Uploader {
+    /// From when the uploader can start an upload: `None` without a client or while one runs.
+    pub(super) fn free_from(&self, now: Instant) -> Option<Instant> {
+        if self.client.is_none() || self.flight.is_some() {
+            return None;
+        }
+        Some(
+            self.pause
+                .as_ref()
+                .map_or(now, |(until, _)| (*until).max(now)),
+        )
+    }
+}
+
+impl Engine {
+    /// Starts the next upload when the uploader is free, has a token and nothing is paused.
+    pub(super) fn dispatch(&mut self) {
+        let now = Instant::now();
+        if self.uploader.free_from(now).is_none_or(|from| from > now) {
+            return;
+        }
+        let Some(client) = self.uploader.client.clone() else {
+            return;
+        };
+        while let Some((path, id)) = self.queue.next_upload(now) {
+            // Settled since it was queued (another copy of it was uploaded): nothing to do.
+            if self
+                .book
+                .record(&id)
+                .is_some_and(|r| r.status != Status::Pending)
+            {
+                self.queue.uploaded(&path, AfterUpload::Done);
+                continue;
+            }
+            debug!(replay = %id, "uploading");
+            let groups = self.book.state().groups.values().cloned().collect();
+            self.uploader.flight = Some(send::start(
+                client,
+                self.config.clone(),
+                path,
+                id,
+                groups,
+                self.uploader.account.clone(),
+            ));
+            return;
+        }
+    }
+
+    pub(super) fn upload_ended(
+        &mut self,
+        done: Result<UploadEnd, tokio::task::JoinError>,
+    ) -> Result<(), StateError> {
+        let flight = self
+            .uploader
+            .flight
+            .take()
+            .expect("an upload was in flight");
+        match done {
+            Err(e) => {
+                error!(error = %e, "upload task failed; the replay stays pending");
+                let at = Instant::now() + verdict::upload_backoff(1);
+                self.queue.uploaded(&flight.path, AfterUpload::Retry(at));
+            }
+            Ok(UploadEnd::Changed(found)) => {
+                // The file changed or broke since it was queued: look at it again.
+                debug!(replay = %flight.id, ?found, "file changed before upload; checking it again");
+                self.queue.uploaded(&flight.path, AfterUpload::Recheck);
+            }
+            Ok(UploadEnd::Answered(answer)) => {
+                let next = self.answered(&flight.path, *answer)?;
+                self.queue.uploaded(&flight.path, next);
+            }
+        }
+        Ok(())
+    }
+
+    /// What ballchasing's answer means for the replay, the uploader and the state.
+    pub(super) fn answered(
+        &mut self,
+        path: &Path,
+        answer: Answered,
+    ) -> Result<AfterUpload, StateError> {
+        let Answered { file, result, post } = answer;
+        let id = file.id(path);
+        let mut record = self
+            .book
+            .record(&id)
+            .cloned()
+            .unwrap_or_else(|| Record::pending(id.clone(), path.to_path_buf()));
+        record.seen_as(path, file.size, file.mtime_ns, &file.sha256);
+        record.attempts += 1;
+        match &result {
+            Err(ApiError::RateLimited {
+                retry_after: None, ..
+            }) => self.uploader.plain_429s += 1,
+            Err(ApiError::RateLimited { .. }) => {}
+            _ => self.uploader.plain_429s = 0,
+        }
+        let verdict = verdict::judge_upload(
+            &result,
+            record.attempts,
+            self.uploader.plain_429s,
+            &self.config.pauses,
+        );
+        Ok(match verdict {
+            Verdict::Uploaded(outcome) => {
+                let how = match outcome.is_duplicate() {
+                    true => Outcome::Duplicate,
+                    false => Outcome::Created,
+                };
+                record.uploaded(how, outcome.id(), outcome.location());
+                self.apply_post(&mut record, post)?;
+                self.notify(
+                    format!(
+                        "Uploaded: {}",
+                        record
+                            .title
+                            .clone()
+                            .unwrap_or_else(|| check::file_name(path))
+                    ),
+                    record.location.as_deref().unwrap_or_default(),
+                );
+                info!(replay = %record.id, location = %outcome.location(), duplicate = outcome.is_duplicate(), "uploaded");
+                self.book.save(record.clone())?;
+                self.resume()?;
+                self.report(Report::of(path, &record, true));
+                AfterUpload::Done
+            }
+            Verdict::Failed(reason) => {
+                record.refused(reason.clone());
+                warn!(replay = %record.id, %reason, "ballchasing refused the replay; `autochase retry` puts it back");
+                self.notify(
+                    format!("Upload refused: {}", check::file_name(path)),
+                    &reason,
+                );
+                self.book.save(record.clone())?;
+                self.report(Report::of(path, &record, true));
+                AfterUpload::Done
+            }
+            Verdict::PauseAll { wait, reason } => {
+                record.wait(Some(reason.clone()));
+                self.book.save(record)?;
+                self.park(PauseCause::Token, wait, reason)?;
+                AfterUpload::Retry(Instant::now())
+            }
+            Verdict::Park { wait, reason } => {
+                record.wait(Some(reason.clone()));
+                self.book.save(record)?;
+                self.park(PauseCause::Quota, wait, reason)?;
+                AfterUpload::Retry(Instant::now())
+            }
+            Verdict::Retry { wait, reason } => {
+                record.wait(Some(reason.clone()));
+                warn!(replay = %record.id, %reason, retry_in_s = wait.as_secs(), "upload will be retried");
+                self.book.save(record.clone())?;
+                if self.mode == Mode::OneShot && record.attempts >= 3 {
+                    self.report(Report::of(path, &record, true));
+                    AfterUpload::Done
+                } else {
+                    AfterUpload::Retry(Instant::now() + wait)
+                }
+            }
+        })
+    }
+
+    /// Applies the title and group set after an upload to its record.
+    fn apply_post(&mut self, record: &mut Record, post: PostUpload) -> Result<(), StateError> {
+        match post.title {
+            Some(Ok(title)) => {
+                record.title = Some(title);
+                record.title_error = None;
+            }
+            Some(Err(e)) => {
+                warn!(replay = %record.id, error = %e, "uploaded, but the title was not set");
+                record.title_error = Some(e);
+            }
+            None => {}
+        }
+        match post.group {
+            Some(Ok(group)) => record.group = Some(group),
+            Some(Err(e)) => {
+                warn!(replay = %record.id, error = %e, "uploaded, but not put in its group");
+                record.note = Some(format!("not in its group: {e}"));
+            }
+            None => {}
+        }
+        if let Some(note) = post.note {
+            info!(replay = %record.id, %note, "duplicate");
+            record.note = Some(note);
+        }
+        if let Some(account) = post.account {
+            self.uploader.account = Some(account);
+        }
+        if let Some(entry) = post.remember {
+            self.book.remember_group(entry)?;
+        }
+        Ok(())
+    }
+
+    /// Stops every upload for `wait`, and records it for `status` and the next start.
+    pub(super) fn park(
+        &mut self,
+        cause: PauseCause,
+        wait: Duration,
+        reason: String,
+    ) -> Result<(), StateError> {
+        let pause = Pause::new(cause, reason.clone(), wait);
+        error!(%reason, until = %pause.until, "uploads paused; they resume by themselves");
+        self.book.paused(pause)?;
+        self.uploader.pause = Some((Instant::now() + wait, reason));
+        Ok(())
+    }
+
+    pub(super) fn resume(&mut self) -> Result<(), StateError> {
+        self.uploader.pause = None;
+        self.book.resumed()
+    }
+}

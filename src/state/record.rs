@@ -1,0 +1,223 @@
+//! One replay's record and one invalid file's, the pause of every upload, and the
+//! transitions a record goes through (waiting, uploaded, refused, skipped).
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::{now_rfc3339, path_repr};
+
+/// Where a replay stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Waiting to be uploaded (or parked).
+    Pending,
+    /// On ballchasing.
+    Uploaded,
+    /// Refused for good by ballchasing (a 400); `retry` puts it back. Written `failed` in
+    /// the journal, as in every version so far.
+    #[serde(rename = "failed")]
+    Refused,
+    /// Deliberately not uploaded (present before first start).
+    Skipped,
+}
+
+/// How an uploaded replay got there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// 201: we created it.
+    Created,
+    /// 409: ballchasing already had it.
+    Duplicate,
+}
+
+/// One replay, keyed by its header `Id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Header `Id` (or the file stem when the header has none).
+    pub id: String,
+    /// Last path it was seen at.
+    #[serde(with = "path_repr")]
+    pub path: PathBuf,
+    /// Size of the validated file.
+    pub size: u64,
+    /// Modification time of the validated file (ns since the epoch), to skip unchanged files.
+    #[serde(default)]
+    pub mtime_ns: u64,
+    /// SHA-256 of the validated bytes.
+    pub sha256: String,
+    /// Where it stands.
+    pub status: Status,
+    /// Created or duplicate, once uploaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// ballchasing's replay id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ballchasing_id: Option<String>,
+    /// ballchasing's page for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The title autochase gave it on ballchasing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Why the title could not be set (the upload itself succeeded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_error: Option<String>,
+    /// The group autochase put it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Something worth knowing, e.g. "duplicate, owned by another uploader".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Upload attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The last error or the reason it is failed/skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When first seen (RFC 3339).
+    pub first_seen: String,
+    /// When last changed (RFC 3339).
+    pub updated: String,
+}
+
+impl Record {
+    /// A new pending record for the replay `id` found at `path`.
+    pub fn pending(id: String, path: PathBuf) -> Record {
+        let now = now_rfc3339();
+        Record {
+            id,
+            path,
+            size: 0,
+            mtime_ns: 0,
+            sha256: String::new(),
+            status: Status::Pending,
+            outcome: None,
+            ballchasing_id: None,
+            location: None,
+            title: None,
+            title_error: None,
+            group: None,
+            note: None,
+            attempts: 0,
+            last_error: None,
+            first_seen: now.clone(),
+            updated: now,
+        }
+    }
+
+    /// Notes the file this replay was last validated as; true when anything changed.
+    pub fn seen_as(&mut self, path: &Path, size: u64, mtime_ns: u64, sha256: &str) -> bool {
+        let changed = self.path != path
+            || self.size != size
+            || self.mtime_ns != mtime_ns
+            || self.sha256 != sha256;
+        if changed {
+            self.path = path.to_path_buf();
+            self.size = size;
+            self.mtime_ns = mtime_ns;
+            self.sha256 = sha256.to_owned();
+            self.updated = now_rfc3339();
+        }
+        changed
+    }
+
+    /// In the queue for its upload (the last error, if any, stays until the next try).
+    pub fn queued(&mut self) {
+        self.status = Status::Pending;
+        self.updated = now_rfc3339();
+    }
+
+    /// Waiting for (another) upload; `error` is why the last one did not work.
+    pub fn wait(&mut self, error: Option<String>) {
+        self.status = Status::Pending;
+        self.last_error = error;
+        self.updated = now_rfc3339();
+    }
+
+    /// On ballchasing: created by this upload or found there already.
+    pub fn uploaded(&mut self, outcome: Outcome, ballchasing_id: &str, location: &str) {
+        self.status = Status::Uploaded;
+        self.outcome = Some(outcome);
+        self.ballchasing_id = Some(ballchasing_id.to_owned());
+        self.location = Some(location.to_owned());
+        self.last_error = None;
+        self.updated = now_rfc3339();
+    }
+
+    /// Refused for good by ballchasing; `autochase retry` puts it back.
+    pub fn refused(&mut self, reason: String) {
+        self.status = Status::Refused;
+        self.last_error = Some(reason);
+        self.updated = now_rfc3339();
+    }
+
+    /// Deliberately not uploaded, for `reason`.
+    pub fn skipped(&mut self, reason: String) {
+        self.status = Status::Skipped;
+        self.last_error = Some(reason);
+        self.updated = now_rfc3339();
+    }
+}
+
+/// A file that never became a valid replay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvalidFile {
+    /// The file.
+    #[serde(with = "path_repr")]
+    pub path: PathBuf,
+    /// Its size when judged.
+    pub size: u64,
+    /// Its mtime when judged (ns since the epoch).
+    #[serde(default)]
+    pub mtime_ns: u64,
+    /// Why it is not uploaded.
+    pub reason: String,
+    /// When judged (RFC 3339).
+    pub at: String,
+}
+
+/// Why every upload stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseCause {
+    /// The upload quota is used up.
+    Quota,
+    /// ballchasing refused the token.
+    Token,
+}
+
+/// Uploads parked until a moment, recorded so that `status` can say so and a restart does
+/// not probe ballchasing again before then.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pause {
+    /// Why.
+    pub cause: PauseCause,
+    /// The answer that caused it.
+    pub reason: String,
+    /// Until when (RFC 3339).
+    pub until: String,
+}
+
+impl Pause {
+    /// A pause of `wait` from now.
+    pub fn new(cause: PauseCause, reason: String, wait: std::time::Duration) -> Pause {
+        Pause {
+            cause,
+            reason,
+            until: humantime::format_rfc3339_seconds(SystemTime::now() + wait).to_string(),
+        }
+    }
+
+    /// Time left, or `None` when it is over (or the time does not parse).
+    pub fn remaining(&self) -> Option<std::time::Duration> {
+        let until = humantime::parse_rfc3339(&self.until).ok()?;
+        until
+            .duration_since(SystemTime::now())
+            .ok()
+            .filter(|d| !d.is_zero())
+    }
+}
