@@ -150,7 +150,7 @@ async fn a_restart_does_not_upload_again() {
     assert_eq!(uploaded(&setup.state()).len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_upload_killed_mid_flight_is_redone_after_restart_and_recorded_once() {
     let setup = Setup::new().await;
     setup.fake.books.lock().unwrap().delay = Duration::from_secs(3);
@@ -219,7 +219,7 @@ async fn a_first_start_skips_old_replays_unless_backfill() {
     daemon.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn graceful_shutdown_finishes_the_upload_in_flight() {
     let setup = Setup::new().await;
     setup.fake.books.lock().unwrap().delay = Duration::from_secs(1);
@@ -310,7 +310,7 @@ async fn uploads_wait_without_a_token_and_a_refused_token_pauses() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn server_trouble_is_retried_until_it_works() {
     let setup = Setup::new().await;
     {

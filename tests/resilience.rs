@@ -13,7 +13,7 @@ use support::ballchasing::{Answer, Faults, TOKEN};
 #[cfg(unix)]
 use support::bin::{Daemon, command};
 use support::bin::{autochase, text, write_config};
-use support::harness::{Setup, until, uploaded};
+use support::harness::{Setup, real_timeout, until, uploaded};
 #[cfg(unix)]
 use support::replays::{LAN, SMALL};
 use support::replays::{TINY, distinct};
@@ -48,7 +48,7 @@ fn assert_server_matches_state(setup: &Setup, state: &State, n: usize) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_fault_mix_ends_with_every_replay_uploaded_exactly_once() {
     let setup = Setup::with_faults(Faults {
         seed: 7,
@@ -62,7 +62,7 @@ async fn a_fault_mix_ends_with_every_replay_uploaded_exactly_once() {
     let mut config = setup.config();
     config.backfill = true;
     let mut daemon = setup.start_with(config);
-    let state = tokio::time::timeout(
+    let state = real_timeout(
         Duration::from_secs(120),
         until(&setup, "30 uploaded", |s| uploaded(s).len() == 30),
     )
@@ -101,7 +101,7 @@ async fn a_fault_mix_ends_with_every_replay_uploaded_exactly_once() {
     assert_eq!(duplicates, books.count(Answer::AcceptedThenReset));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn slow_answers_time_out_and_the_retry_is_a_duplicate() {
     let setup = Setup::with_faults(Faults {
         slow: 1.0,
@@ -131,7 +131,7 @@ fn parked(state: &State) -> bool {
         .is_some_and(|p| p.cause == PauseCause::Quota)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_exhausted_quota_parks_uploads_without_hammering_then_resumes() {
     let setup = Setup::with_faults(Faults {
         quota: Some(3),
@@ -208,7 +208,7 @@ async fn an_exhausted_quota_parks_uploads_without_hammering_then_resumes() {
     assert_server_matches_state(&setup, &state, 6);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_server_slower_than_the_configured_rate_is_obeyed_not_hammered() {
     // The server allows one upload a second and says so in Retry-After; the config asks for
     // ten a second.
@@ -232,7 +232,7 @@ async fn a_server_slower_than_the_configured_rate_is_obeyed_not_hammered() {
     assert!(limited <= 5, "{limited} 429s for 5 uploads");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_quota_park_outlives_a_restart() {
     let setup = Setup::with_faults(Faults {
         quota: Some(1),
@@ -259,7 +259,7 @@ async fn a_quota_park_outlives_a_restart() {
     assert!(parked(&setup.state()));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn repeated_plain_429s_are_taken_for_a_quota() {
     // ballchasing's quota answer may be a bare 429: the same as a rate limit.
     let setup = Setup::with_faults(Faults {
@@ -272,7 +272,7 @@ async fn repeated_plain_429s_are_taken_for_a_quota() {
     let mut daemon = setup.start_with(config);
     daemon.settled().await;
     write_replays(&setup.demos, 2);
-    let state = tokio::time::timeout(
+    let state = real_timeout(
         Duration::from_secs(60),
         until(&setup, "parked", |s| uploaded(s).len() == 1 && parked(s)),
     )

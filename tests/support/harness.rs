@@ -93,10 +93,7 @@ impl Running {
     /// Waits (bounded) until the first scan is done and nothing is left to do.
     pub async fn settled(&mut self) {
         let wait = self.status.wait_for(|s| s.initial_scan_done && s.settled);
-        if tokio::time::timeout(Duration::from_secs(20), wait)
-            .await
-            .is_err()
-        {
+        if real_timeout(Duration::from_secs(20), wait).await.is_none() {
             panic!(
                 "daemon did not settle within 20 s: {:?}",
                 *self.status.borrow()
@@ -106,7 +103,7 @@ impl Running {
 
     pub async fn stop(self) {
         self.cancel.cancel();
-        tokio::time::timeout(Duration::from_secs(15), self.task)
+        real_timeout(Duration::from_secs(15), self.task)
             .await
             .expect("daemon did not stop")
             .unwrap()
@@ -114,9 +111,27 @@ impl Running {
     }
 }
 
-/// Polls a condition on the state file (bounded); the daemon writes it as it goes.
+/// `fut`'s output, or `None` after `limit` of real time (also under paused time).
+pub async fn real_timeout<F: std::future::Future>(limit: Duration, fut: F) -> Option<F::Output> {
+    let deadline = std::time::Instant::now() + limit;
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        // Polls `fut` for at most 20 ms of the (possibly paused) clock, then looks at the
+        // real one.
+        if let Ok(out) = tokio::time::timeout(Duration::from_millis(20), &mut fut).await {
+            return Some(out);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+    }
+}
+
+/// Polls a condition on the state file (bounded); the daemon writes it as it goes. The bound
+/// is real time: under paused time (`start_paused`) the clock races ahead while the test waits
+/// for the watcher or the disk, and must not end the wait.
 pub async fn until(setup: &Setup, what: &str, cond: impl Fn(&State) -> bool) -> State {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(Some((state, _))) = State::read(&setup.state_dir.join(STATE_FILE))
             && cond(&state)
@@ -124,19 +139,19 @@ pub async fn until(setup: &Setup, what: &str, cond: impl Fn(&State) -> bool) -> 
             return state;
         }
         assert!(
-            tokio::time::Instant::now() < deadline,
+            std::time::Instant::now() < deadline,
             "timed out waiting for: {what}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
-/// Polls the fake server (bounded) until `cond` holds.
+/// Polls the fake server (bounded, in real time) until `cond` holds.
 pub async fn until_server(cond: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !cond() {
         assert!(
-            tokio::time::Instant::now() < deadline,
+            std::time::Instant::now() < deadline,
             "the upload never arrived"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
