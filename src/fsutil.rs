@@ -1,7 +1,7 @@
 //! Writing files so that a crash at any instant leaves the old content or the new one, never
 //! a mix, and creating what autochase keeps (state, lock, logs, requests) private to the user.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Options that create a file only its owner can read and write (unix mode 0600; Windows
 /// files in the profile are private to the user already).
 pub fn private_file() -> OpenOptions {
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut options = OpenOptions::new();
     #[cfg(unix)]
     {
@@ -75,7 +76,7 @@ pub fn write_atomic(
 /// Makes a rename in `dir` durable; failing here loses nothing that the next write won't redo.
 #[cfg(unix)]
 pub fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(if dir.as_os_str().is_empty() {
+    if let Ok(d) = std::fs::File::open(if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir

@@ -269,7 +269,7 @@ pub fn retry_failed(state_dir: &Path, which: Option<&str>) -> Result<usize, Stat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{Outcome, PauseCause, Status, now_rfc3339};
+    use crate::state::{Outcome, PauseCause, Status};
 
     fn record(id: &str, status: Status) -> Record {
         let mut r = Record::pending(id.into(), PathBuf::from(format!("/demos/{id}.replay")));
@@ -403,7 +403,7 @@ mod tests {
                 size: 1,
                 mtime_ns: 2,
                 reason: "r".into(),
-                at: now_rfc3339(),
+                at: crate::state::now_rfc3339(),
             })
             .unwrap();
         drop(journal);
