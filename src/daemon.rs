@@ -1,7 +1,7 @@
 //! Wiring: the single-instance lock, the daemon's tasks (scanner, reload, inbox, engine),
 //! the one-shot upload, readiness, and the shutdown signal.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,10 +47,10 @@ pub struct Lock {
 
 /// Takes the state folder's lock without waiting.
 pub fn try_lock(state_dir: &Path) -> Result<Lock, DaemonError> {
-    std::fs::create_dir_all(state_dir)
+    crate::fsutil::create_private_dir(state_dir)
         .map_err(|e| StateError::io("creating state folder", state_dir, e))?;
     let path = state_dir.join(LOCK_FILE);
-    let mut file = OpenOptions::new()
+    let mut file = crate::fsutil::private_file()
         .create(true)
         .truncate(false)
         .write(true)

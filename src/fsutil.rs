@@ -19,6 +19,14 @@ pub fn private_file() -> OpenOptions {
     options
 }
 
+/// Makes every file and folder this process creates from now on private to the user (umask
+/// 077): the state, the lock, requests, logs and the config hold replay paths, private links
+/// and the token. Unix only; Windows profile folders are private already.
+pub fn private_from_now_on() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
 /// Creates `dir` (and its parents) and makes it private to its owner (unix mode 0700), also
 /// when it already existed with a looser mode: it holds replay paths and private links.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -31,6 +39,22 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
         }
     }
+    Ok(())
+}
+
+/// Makes an open file private to its owner (unix mode 0600) if it is not already: one
+/// written by an older autochase may be readable by others.
+pub fn make_private(file: &std::fs::File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file.metadata()?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
     Ok(())
 }
 

@@ -40,7 +40,7 @@ fn inbox(state_dir: &Path) -> PathBuf {
 /// Leaves `request` for the daemon; returns the request file's path.
 pub fn send(state_dir: &Path, request: &Request) -> std::io::Result<PathBuf> {
     let dir = inbox(state_dir);
-    std::fs::create_dir_all(&dir)?;
+    fsutil::create_private_dir(&dir)?;
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -111,7 +111,7 @@ pub fn reply(path: &Path, answer: &Answer) {
 pub fn watch(state_dir: &Path, arrived: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
     use notify::EventKind;
     let dir = inbox(state_dir);
-    let _ = std::fs::create_dir_all(&dir);
+    let _ = fsutil::create_private_dir(&dir);
     let _ = arrived.try_send(());
     crate::watcher::watch_folder(&dir, "request inbox", move |event| {
         let request = event

@@ -97,6 +97,7 @@ enum ServiceCommand {
 }
 
 fn main() -> ExitCode {
+    autochase::fsutil::private_from_now_on();
     let cli = Cli::parse();
     if let Command::Init { token, force } = &cli.command {
         logging::init(cli.verbose, cli.quiet, None);

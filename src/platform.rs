@@ -69,3 +69,35 @@ impl Home {
         }
     }
 }
+
+/// A path's identity for comparing folders and files: canonical when it exists (symlinks
+/// resolved, so a folder replaced by a link to another is another folder), else absolute;
+/// on Windows without the `\\?\` prefix and in lower case, since its paths ignore case.
+pub fn path_key(path: &Path) -> String {
+    let resolved = std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf());
+    let text = resolved.to_string_lossy();
+    if cfg!(windows) {
+        text.strip_prefix(r"\\?\").unwrap_or(&text).to_lowercase()
+    } else {
+        text.into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_a_folder_has_the_target_s_key_and_a_missing_one_its_absolute_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
+        assert_eq!(path_key(&dir.path().join("link")), path_key(&real));
+        let missing = dir.path().join("not/yet");
+        assert_eq!(path_key(&missing), missing.to_string_lossy());
+    }
+}

@@ -23,8 +23,11 @@ pub enum Hint {
         /// Found by a folder scan rather than a watcher event.
         from_scan: bool,
     },
-    /// A full scan of every folder finished.
-    ScanDone,
+    /// A full scan of every folder finished; these folders existed and were scanned.
+    ScanDone {
+        /// The folders scanned.
+        folders: Vec<PathBuf>,
+    },
 }
 
 /// True for `*.replay` in any case.
@@ -118,9 +121,12 @@ pub async fn scanner(
         if let Some(w) = watcher.as_mut() {
             arm(w, &dirs, &mut armed);
         }
-        let found = tokio::task::spawn_blocking(move || scan(&dirs))
-            .await
-            .unwrap_or_default();
+        let (found, scanned) = tokio::task::spawn_blocking(move || {
+            let scanned: Vec<PathBuf> = dirs.iter().filter(|d| d.is_dir()).cloned().collect();
+            (scan(&scanned), scanned)
+        })
+        .await
+        .unwrap_or_default();
         for path in found {
             if events
                 .send(Hint::Seen {
@@ -133,7 +139,11 @@ pub async fn scanner(
                 return;
             }
         }
-        if events.send(Hint::ScanDone).await.is_err() {
+        if events
+            .send(Hint::ScanDone { folders: scanned })
+            .await
+            .is_err()
+        {
             return;
         }
         tokio::select! {

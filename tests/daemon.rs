@@ -202,7 +202,7 @@ async fn a_first_start_skips_old_replays_unless_backfill() {
         r.last_error
             .as_deref()
             .unwrap()
-            .contains("present before first start")
+            .contains("`autochase backfill` uploads it")
     }));
     std::fs::write(setup.path("NEW.replay"), HEAT).unwrap();
     until(&setup, "new one uploaded", |s| uploaded(s).len() == 1).await;
@@ -362,9 +362,10 @@ async fn a_folder_that_appears_later_is_watched() {
     config.replay_dirs = vec![later.clone()];
     let mut daemon = setup.start_with(config);
     daemon.settled().await;
-    // The game creates its folders on first launch; the rescan interval is a minute, so an
-    // upload within the test's bounds proves the creation itself was noticed.
+    // The game creates its folders on first launch; the rescan interval is a minute, so a
+    // folder recorded within the test's bounds proves the creation itself was noticed.
     std::fs::create_dir_all(&later).unwrap();
+    until(&setup, "the new folder seen", |s| s.folders.len() == 1).await;
     write_until_created(
         &setup,
         &later.join("TINY.replay"),
@@ -752,7 +753,7 @@ async fn a_first_start_stopped_halfway_still_skips_the_old_replays_next_time() {
     until(&setup, "new one uploaded", |s| uploaded(s).len() == 1).await;
     daemon.stop().await;
     let state = setup.state();
-    assert_eq!(state.baseline, Some(true));
+    assert_eq!(state.folders.len(), 1, "{:?}", state.folders);
 }
 
 #[tokio::test]

@@ -109,6 +109,7 @@ fn describe(r: &Report) -> &'static str {
         Fate::Refused => "refused",
         Fate::Invalid => "failed",
         Fate::Pending => "pending",
+        Fate::Missing => "missing",
     }
 }
 

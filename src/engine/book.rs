@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::groups::GroupEntry;
 use crate::state::{
-    InvalidFile, Journal, Loaded, PathIndex, Pause, Record, State, StateError, Status,
+    Folder, InvalidFile, Journal, Loaded, PathIndex, Pause, Record, State, StateError, Status,
 };
 
 /// The state and its journal; the engine owns the only one.
@@ -55,14 +55,16 @@ impl Book {
 
     /// Records a replay's new state, synced to disk.
     pub fn save(&mut self, record: Record) -> Result<(), StateError> {
+        self.journal.keep_intact(&self.state)?;
         self.journal.record(&record)?;
         self.insert(record);
         self.journal.maybe_compact(&self.state)
     }
 
     /// Records a replay without waiting for the disk: only for changes that are redone after
-    /// a crash anyway (the first start's baseline). The next synced write makes it durable.
+    /// a crash anyway (a folder's baseline). The next synced write makes it durable.
     pub fn save_unsynced(&mut self, record: Record) -> Result<(), StateError> {
+        self.journal.keep_intact(&self.state)?;
         self.journal.record_unsynced(&record)?;
         self.insert(record);
         Ok(())
@@ -75,6 +77,7 @@ impl Book {
 
     /// Records a file that is not (and will not become) a replay.
     pub fn invalid(&mut self, file: InvalidFile) -> Result<(), StateError> {
+        self.journal.keep_intact(&self.state)?;
         self.journal.invalid(&file)?;
         self.state.invalid.insert(file.path.clone(), file);
         Ok(())
@@ -82,7 +85,9 @@ impl Book {
 
     /// Forgets that the file at `path` was invalid, if it was.
     pub fn clear_invalid(&mut self, path: &Path) -> Result<(), StateError> {
-        if self.state.invalid.remove(path).is_some() {
+        if self.state.invalid.contains_key(path) {
+            self.journal.keep_intact(&self.state)?;
+            self.state.invalid.remove(path);
             self.journal.cleared(path)?;
         }
         Ok(())
@@ -90,6 +95,7 @@ impl Book {
 
     /// Remembers a group autochase created or grew.
     pub fn remember_group(&mut self, entry: GroupEntry) -> Result<(), StateError> {
+        self.journal.keep_intact(&self.state)?;
         self.journal.group(&entry)?;
         self.state.groups.insert(entry.key.clone(), entry);
         Ok(())
@@ -97,6 +103,7 @@ impl Book {
 
     /// Records that every upload is parked.
     pub fn paused(&mut self, pause: Pause) -> Result<(), StateError> {
+        self.journal.keep_intact(&self.state)?;
         self.journal.paused(&pause)?;
         self.state.pause = Some(pause);
         Ok(())
@@ -104,16 +111,29 @@ impl Book {
 
     /// Records that uploads go again, if they were parked.
     pub fn resumed(&mut self) -> Result<(), StateError> {
-        if self.state.pause.take().is_some() {
+        if self.state.pause.is_some() {
+            self.journal.keep_intact(&self.state)?;
+            self.state.pause = None;
             self.journal.resumed()?;
         }
         Ok(())
     }
 
-    /// Records that the first start's baseline has begun (`false`) or is complete.
-    pub fn baseline(&mut self, done: bool) -> Result<(), StateError> {
-        self.journal.baseline(done)?;
-        self.state.baseline = Some(done);
+    /// True when the folder with this key has had its baseline.
+    pub fn folder_done(&self, key: &str) -> bool {
+        self.state.folders.contains_key(key)
+    }
+
+    /// Records that a folder's baseline is done (synced, with every line before it).
+    pub fn folder_done_now(&mut self, key: &str, path: &Path) -> Result<(), StateError> {
+        let folder = Folder {
+            key: key.to_owned(),
+            path: path.to_path_buf(),
+            since: crate::state::now_rfc3339(),
+        };
+        self.journal.keep_intact(&self.state)?;
+        self.journal.folder(&folder)?;
+        self.state.folders.insert(folder.key.clone(), folder);
         Ok(())
     }
 

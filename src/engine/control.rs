@@ -1,5 +1,5 @@
-//! The engine's control side: a reloaded config, the end of the first start's baseline, and
-//! the requests other commands leave in the inbox.
+//! The engine's control side: a reloaded config, the end of a folder's baseline, and the
+//! requests other commands leave in the inbox.
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use tracing::{error, info, warn};
 use super::Engine;
 use crate::config::Config;
 use crate::inbox;
-use crate::state::{PauseCause, StateError, Status};
+use crate::state::{PauseCause, StateError};
 
 impl Engine {
     /// Takes a reloaded config: token, visibility, group, pacing and timeouts apply from the
@@ -63,23 +63,32 @@ impl Engine {
         Ok(())
     }
 
-    /// Marks the baseline done once the first scan is over and every file it found has been
-    /// judged.
-    pub(super) fn close_baseline(&mut self) -> Result<(), StateError> {
-        if self.baseline_open && self.initial_scan_done && !self.queue.baseline_open() {
-            self.book.baseline(true)?;
-            self.baseline_open = false;
-            let skipped = self
-                .book
-                .state()
-                .replays
-                .values()
-                .filter(|r| r.status == Status::Skipped)
-                .count();
-            info!(
-                skipped,
-                "replays present before the first start are recorded as skipped (backfill = true, or `autochase upload FOLDER`, uploads them)"
-            );
+    /// Marks each scanned folder's baseline done once every file found in it is judged. Its
+    /// skipped lines were written without a sync each; the folder line syncs them all.
+    pub(super) fn close_baselines(&mut self) -> Result<(), StateError> {
+        if self.baselines.is_empty() || self.queue.baseline_open() {
+            return Ok(());
+        }
+        let done: Vec<String> = self
+            .baselines
+            .iter()
+            .filter(|(_, b)| b.scanned)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in done {
+            let Some(baseline) = self.baselines.remove(&key) else {
+                continue;
+            };
+            self.book.folder_done_now(&key, &baseline.path)?;
+            if baseline.skipped > 0 {
+                info!(
+                    folder = %baseline.path.display(),
+                    skipped = baseline.skipped,
+                    "replays already in this folder when autochase first saw it are recorded as skipped; `autochase backfill` uploads them"
+                );
+            } else {
+                info!(folder = %baseline.path.display(), "watching a new replay folder");
+            }
         }
         Ok(())
     }

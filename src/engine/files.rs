@@ -14,6 +14,10 @@ use super::report::Report;
 use super::rules::{self, Accept, Check, Mode};
 use crate::state::{InvalidFile, Record, StateError, Status};
 
+/// Why a replay already there when its folder was first seen is not uploaded, and how to.
+pub const BASELINE_REASON: &str =
+    "already there when autochase first saw its folder; `autochase backfill` uploads it";
+
 impl Engine {
     /// Starts the checks the queue says are due, each on a blocking thread.
     pub(super) fn start_checks(&mut self) {
@@ -54,6 +58,8 @@ impl Engine {
             ) {
                 Check::Recheck(after) => {
                     debug!(path = %path.display(), reason = %invalid, after_ms = after.as_millis() as u64, "not complete yet");
+                    // Still being written when its folder was first seen: a new replay.
+                    self.queue.not_baseline(&path);
                     AfterCheck::Later(now + after)
                 }
                 Check::GiveUp(reason) => {
@@ -75,8 +81,9 @@ impl Engine {
                 AfterCheck::Done
             }
             FileCheck::Busy(reason) => {
-                // Still being written: never judged, looked at again soon.
+                // Still being written: never judged, looked at again soon; a new replay.
                 self.queue.touched(&path, now);
+                self.queue.not_baseline(&path);
                 debug!(path = %path.display(), %reason, "held by another program; not ready yet");
                 AfterCheck::Later(now + rules::judge_busy(track.checks))
             }
@@ -157,12 +164,17 @@ impl Engine {
                 }
             }
             Accept::Baseline => {
-                record.skipped(
-                    "present before first start (set backfill = true to upload these)".into(),
-                );
-                debug!(replay = %id, path = %path.display(), "skipped: present before first start");
-                // Not fsynced one by one: until the baseline is marked done (after a sync), a
-                // restart redoes it, so a lost line costs nothing.
+                record.skipped(BASELINE_REASON.into());
+                debug!(replay = %id, path = %path.display(), "skipped: already there when its folder was first seen");
+                if let Some(baseline) = path
+                    .parent()
+                    .and_then(|f| self.folder_keys.get(f))
+                    .and_then(|key| self.baselines.get_mut(key))
+                {
+                    baseline.skipped += 1;
+                }
+                // Not fsynced one by one: until the folder is marked done (after a sync), a
+                // restart redoes its baseline, so a lost line costs nothing.
                 self.book.save_unsynced(record)?;
             }
             Accept::Filtered(reason) => {

@@ -14,8 +14,8 @@ mod send;
 mod uploader;
 pub mod verdict;
 
-use std::collections::HashSet;
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,16 @@ pub use report::{EngineStatus, Fate, Report};
 pub use rules::Mode;
 use uploader::Uploader;
 
+/// A folder seen for the first time, whose replays already there are being recorded.
+struct Baseline {
+    /// The folder.
+    path: PathBuf,
+    /// A scan of it is complete: once every file found is judged, its baseline is done.
+    scanned: bool,
+    /// Replays recorded as skipped in it.
+    skipped: usize,
+}
+
 /// How many files are read and checked at once.
 const MAX_CHECKS: usize = 2;
 
@@ -54,9 +64,13 @@ pub struct Engine {
     reports: Option<mpsc::UnboundedSender<Report>>,
     /// One-shot: files still waiting for their final word.
     outstanding: HashSet<PathBuf>,
-    first_start: bool,
-    /// The first start's baseline is under way (marked in the state until done).
-    baseline_open: bool,
+    /// Folders whose baseline runs: the replays found in them are recorded as skipped.
+    baselines: HashMap<String, Baseline>,
+    /// Folder keys by path, learned at each scan (folders can be replaced by links).
+    folder_keys: HashMap<PathBuf, String>,
+    /// A version-1 state whose first start was complete: the folders found by the first scan
+    /// are taken as done, as they were then.
+    adopt_folders: bool,
     initial_scan_done: bool,
     scans: u64,
     reloads: u64,
@@ -73,10 +87,13 @@ impl Engine {
         let (mut book, loaded) = Book::open(&config.state_dir)?;
         info!(
             replays = book.state().replays.len(),
-            first_start = loaded.first_start,
+            folders = book.state().folders.len(),
             state = %config.state_dir.display(),
             "state loaded"
         );
+        if let Some(aside) = &loaded.kept_aside {
+            warn!(kept = %aside.display(), "the state was damaged: every folder's replays already there are recorded as skipped again");
+        }
         // A quota park outlives a restart, so a crash loop or a reboot never probes early. A
         // token pause does not: a restart is how a fixed token gets picked up. A one-shot
         // `upload` is an explicit request and probes once either way.
@@ -92,12 +109,7 @@ impl Engine {
                 _ => book.resumed()?,
             }
         }
-        // The first start records the replays already there as skipped. It is marked begun
-        // first, so a start stopped halfway goes on with it instead of uploading the rest.
-        let baseline_open = mode == Mode::Daemon && loaded.first_start && !config.backfill;
-        if baseline_open && book.state().baseline != Some(false) {
-            book.baseline(false)?;
-        }
+        let adopt_folders = book.state().baseline == Some(true) && book.state().folders.is_empty();
         Ok(Engine {
             config,
             mode,
@@ -115,8 +127,9 @@ impl Engine {
             force: false,
             reports: None,
             outstanding: HashSet::new(),
-            first_start: loaded.first_start,
-            baseline_open,
+            baselines: HashMap::new(),
+            folder_keys: HashMap::new(),
+            adopt_folders,
             initial_scan_done: mode == Mode::OneShot,
             scans: 0,
             reloads: 0,
@@ -164,7 +177,7 @@ impl Engine {
             self.uploader.said_no_token = true;
         }
         loop {
-            self.close_baseline()?;
+            self.close_baselines()?;
             self.start_checks();
             self.dispatch();
             self.publish();
@@ -183,7 +196,7 @@ impl Engine {
                     }
                 }
                 hint = hints.recv(), if hints_open => match hint {
-                    Some(hint) => self.on_hint(hint),
+                    Some(hint) => self.on_hint(hint)?,
                     None => hints_open = false,
                 },
                 request = recv(&mut requests) => match request {
@@ -265,10 +278,11 @@ impl Engine {
         Ok(())
     }
 
-    fn on_hint(&mut self, hint: Hint) {
+    fn on_hint(&mut self, hint: Hint) -> Result<(), StateError> {
         match hint {
-            Hint::ScanDone => {
+            Hint::ScanDone { folders } => {
                 self.scans += 1;
+                self.scanned(&folders)?;
                 if !self.initial_scan_done {
                     self.initial_scan_done = true;
                     info!(queued = self.queue.queued(), "ready: initial scan done");
@@ -284,12 +298,64 @@ impl Engine {
                 } else if !self.queue.contains(&path)
                     && !self.book.settled(&path, check::stamp(&path))
                 {
-                    let baseline =
-                        self.first_start && !self.initial_scan_done && !self.config.backfill;
+                    let baseline = self.in_baseline(&path);
                     self.queue.found(&path, baseline, now);
                 }
             }
         }
+        Ok(())
+    }
+
+    /// True when a file a scan found is one of the replays already in a folder seen for the
+    /// first time: recorded as skipped rather than uploaded (unless `backfill`).
+    fn in_baseline(&mut self, path: &Path) -> bool {
+        if self.mode == Mode::OneShot || self.config.backfill || self.adopt_folders {
+            return false;
+        }
+        let Some(folder) = path.parent() else {
+            return false;
+        };
+        let key = self
+            .folder_keys
+            .entry(folder.to_path_buf())
+            .or_insert_with(|| crate::platform::path_key(folder))
+            .clone();
+        if self.book.folder_done(&key) {
+            return false;
+        }
+        self.baselines.entry(key).or_insert_with(|| Baseline {
+            path: folder.to_path_buf(),
+            scanned: false,
+            skipped: 0,
+        });
+        true
+    }
+
+    /// A scan covered these folders: a folder seen for the first time has its baseline closed
+    /// once every file found in it is judged (at once when it is empty, or under `backfill`).
+    fn scanned(&mut self, folders: &[PathBuf]) -> Result<(), StateError> {
+        // Keys are learned again at the next scan: a folder may be replaced by a link.
+        self.folder_keys.clear();
+        for folder in folders {
+            let key = crate::platform::path_key(folder);
+            if self.book.folder_done(&key) {
+                continue;
+            }
+            if self.config.backfill || self.adopt_folders {
+                self.book.folder_done_now(&key, folder)?;
+                continue;
+            }
+            self.baselines
+                .entry(key)
+                .or_insert_with(|| Baseline {
+                    path: folder.clone(),
+                    scanned: false,
+                    skipped: 0,
+                })
+                .scanned = true;
+        }
+        self.adopt_folders = false;
+        Ok(())
     }
 
     async fn shutdown(&mut self, grace: Duration) -> Result<(), StateError> {

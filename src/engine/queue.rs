@@ -2,7 +2,7 @@
 //! checked, waiting to be checked again, queued for upload, being uploaded), which checks and
 //! which upload start next, and when to wake up. No I/O and no clock: `now` is passed in.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use tokio::time::Instant;
@@ -80,10 +80,19 @@ pub enum AfterUpload {
     Recheck,
 }
 
-/// Every file in the works, keyed by path.
+/// Every file in the works, keyed by path, with indexes so that each step costs little at
+/// thousands of files: due checks by age, later checks by time, and counts per stage.
 #[derive(Debug, Default)]
 pub struct Queue {
     tracks: HashMap<PathBuf, Track>,
+    /// Due checks, oldest change first (so a busy folder cannot starve a file).
+    due: BTreeSet<(Instant, PathBuf)>,
+    /// Later checks, by the time they are due.
+    later: BTreeSet<(Instant, PathBuf)>,
+    checking: usize,
+    queued: usize,
+    uploading: usize,
+    baselines: usize,
     max_checks: usize,
 }
 
@@ -91,8 +100,8 @@ impl Queue {
     /// A queue that runs at most `max_checks` file checks at once.
     pub fn new(max_checks: usize) -> Queue {
         Queue {
-            tracks: HashMap::new(),
             max_checks: max_checks.max(1),
+            ..Queue::default()
         }
     }
 
@@ -106,79 +115,149 @@ impl Queue {
         self.tracks.contains_key(path)
     }
 
+    /// Takes a track out of its stage's index.
+    fn unindex(&mut self, path: &Path, track: &Track) {
+        match &track.stage {
+            Stage::Due => {
+                self.due.remove(&(track.changed, path.to_path_buf()));
+            }
+            Stage::Later(at) => {
+                self.later.remove(&(*at, path.to_path_buf()));
+            }
+            Stage::Checking { .. } => self.checking -= 1,
+            Stage::Queued { .. } => self.queued -= 1,
+            Stage::Uploading { .. } => self.uploading -= 1,
+        }
+        if track.baseline {
+            self.baselines -= 1;
+        }
+    }
+
+    /// Puts a track in its stage's index.
+    fn index(&mut self, path: &Path, track: &Track) {
+        match &track.stage {
+            Stage::Due => {
+                self.due.insert((track.changed, path.to_path_buf()));
+            }
+            Stage::Later(at) => {
+                self.later.insert((*at, path.to_path_buf()));
+            }
+            Stage::Checking { .. } => self.checking += 1,
+            Stage::Queued { .. } => self.queued += 1,
+            Stage::Uploading { .. } => self.uploading += 1,
+        }
+        if track.baseline {
+            self.baselines += 1;
+        }
+    }
+
+    /// Changes the track of `path` with `f`, keeping the indexes right; `None` removes it.
+    fn update(&mut self, path: &Path, f: impl FnOnce(Track) -> Option<Track>) {
+        let Some(old) = self.tracks.remove(path) else {
+            return;
+        };
+        self.unindex(path, &old);
+        if let Some(new) = f(old) {
+            self.index(path, &new);
+            self.tracks.insert(path.to_path_buf(), new);
+        }
+    }
+
+    fn insert(&mut self, path: &Path, track: Track) {
+        self.update(path, |_| None);
+        self.index(path, &track);
+        self.tracks.insert(path.to_path_buf(), track);
+    }
+
     /// The file changed (a watcher event) or was asked about (`retry`, a one-shot upload):
     /// check it again, whatever it was waiting for. A baseline file that changes is new.
     pub fn changed(&mut self, path: &Path, now: Instant) {
-        let track = self.tracks.entry(path.to_path_buf()).or_insert(Track {
-            stage: Stage::Due,
-            changed: now,
-            checks: 0,
-            baseline: false,
-            hold: None,
+        if !self.tracks.contains_key(path) {
+            self.insert(
+                path,
+                Track {
+                    stage: Stage::Due,
+                    changed: now,
+                    checks: 0,
+                    baseline: false,
+                    hold: None,
+                },
+            );
+            return;
+        }
+        self.update(path, |mut track| {
+            track.changed = now;
+            track.baseline = false;
+            track.stage = match track.stage {
+                Stage::Checking { .. } => Stage::Checking { again: true },
+                Stage::Uploading { id, newest, .. } => Stage::Uploading {
+                    id,
+                    newest,
+                    again: true,
+                },
+                Stage::Due | Stage::Later(_) | Stage::Queued { .. } => Stage::Due,
+            };
+            Some(track)
         });
-        track.changed = now;
-        track.baseline = false;
-        track.stage = match std::mem::replace(&mut track.stage, Stage::Due) {
-            Stage::Checking { .. } => Stage::Checking { again: true },
-            Stage::Uploading { id, newest, .. } => Stage::Uploading {
-                id,
-                newest,
-                again: true,
-            },
-            Stage::Due | Stage::Later(_) | Stage::Queued { .. } => Stage::Due,
-        };
     }
 
     /// The file changed without needing another look yet (still held open by the game): its
     /// quiet period starts again.
     pub fn touched(&mut self, path: &Path, now: Instant) {
-        if let Some(track) = self.tracks.get_mut(path) {
+        self.update(path, |mut track| {
             track.changed = now;
-        }
+            Some(track)
+        });
+    }
+
+    /// The file is being written right now, so it is new whatever scan found it: it is no
+    /// longer one of the replays already there when its folder was first seen.
+    pub fn not_baseline(&mut self, path: &Path) {
+        self.update(path, |mut track| {
+            track.baseline = false;
+            Some(track)
+        });
     }
 
     /// A scan found the file: it is checked unless it is already in the works. `baseline`
-    /// marks it as one of the replays already there at the first start.
+    /// marks it as one of the replays already there when its folder was first seen.
     pub fn found(&mut self, path: &Path, baseline: bool, now: Instant) {
-        self.tracks
-            .entry(path.to_path_buf())
-            .or_insert_with(|| Track {
-                stage: Stage::Due,
-                changed: now,
-                checks: 0,
-                baseline,
-                hold: None,
-            });
+        if !self.tracks.contains_key(path) {
+            self.insert(
+                path,
+                Track {
+                    stage: Stage::Due,
+                    changed: now,
+                    checks: 0,
+                    baseline,
+                    hold: None,
+                },
+            );
+        }
     }
 
     /// Makes checks that are due, or whose wait is over, start: as many as slots allow. The
     /// caller runs a check for each path returned.
     pub fn start_checks(&mut self, now: Instant) -> Vec<PathBuf> {
-        let running = self
-            .tracks
-            .values()
-            .filter(|t| matches!(t.stage, Stage::Checking { .. }))
-            .count();
-        let mut free = self.max_checks.saturating_sub(running);
-        let mut started = Vec::new();
-        // Oldest change first, so a busy folder cannot starve a file.
-        let mut due: Vec<(&PathBuf, &mut Track)> = self
-            .tracks
-            .iter_mut()
-            .filter(|(_, t)| match t.stage {
-                Stage::Due => true,
-                Stage::Later(at) => at <= now,
-                _ => false,
-            })
-            .collect();
-        due.sort_by_key(|(p, t)| (t.changed, (*p).clone()));
-        for (path, track) in due {
-            if free == 0 {
+        while let Some((at, path)) = self.later.first().cloned() {
+            if at > now {
                 break;
             }
-            track.stage = Stage::Checking { again: false };
-            started.push(path.clone());
-            free -= 1;
+            self.update(&path, |mut track| {
+                track.stage = Stage::Due;
+                Some(track)
+            });
+        }
+        let mut started = Vec::new();
+        while self.checking < self.max_checks {
+            let Some((_, path)) = self.due.first().cloned() else {
+                break;
+            };
+            self.update(&path, |mut track| {
+                track.stage = Stage::Checking { again: false };
+                Some(track)
+            });
+            started.push(path);
         }
         started
     }
@@ -187,29 +266,31 @@ impl Queue {
     /// the result is stale (the file changed while it was read; it is due again) or the file
     /// is no longer in the works. Call `settle` with the decision.
     pub fn checked(&mut self, path: &Path) -> Option<Track> {
-        let track = self.tracks.get_mut(path)?;
-        if !matches!(track.stage, Stage::Checking { .. }) {
+        let track = self.tracks.get(path)?;
+        let Stage::Checking { again } = track.stage else {
             return None;
-        }
-        track.checks += 1;
-        if track.stage == (Stage::Checking { again: true }) {
-            track.stage = Stage::Due;
-            return None;
-        }
-        Some(track.clone())
+        };
+        let mut result = None;
+        self.update(path, |mut track| {
+            track.checks += 1;
+            if again {
+                track.stage = Stage::Due;
+            } else {
+                result = Some(track.clone());
+            }
+            Some(track)
+        });
+        result
     }
 
     /// Applies the decision taken after a check of `path`.
     pub fn settle(&mut self, path: &Path, next: AfterCheck) {
         match next {
-            AfterCheck::Done => {
-                self.tracks.remove(path);
-            }
-            AfterCheck::Later(at) => {
-                if let Some(track) = self.tracks.get_mut(path) {
-                    track.stage = Stage::Later(at);
-                }
-            }
+            AfterCheck::Done => self.update(path, |_| None),
+            AfterCheck::Later(at) => self.update(path, |mut track| {
+                track.stage = Stage::Later(at);
+                Some(track)
+            }),
             AfterCheck::Upload { id, newest } => self.enqueue(path, id, newest),
         }
     }
@@ -228,27 +309,32 @@ impl Queue {
             })
             .map(|(other, _)| other.clone())
             .collect();
-        let uploading = copies
+        if copies
             .iter()
-            .any(|c| matches!(self.tracks[c].stage, Stage::Uploading { .. }));
-        if uploading {
-            self.tracks.remove(path);
+            .any(|c| matches!(self.tracks[c].stage, Stage::Uploading { .. }))
+        {
+            self.update(path, |_| None);
             return;
         }
         let mut hold = self.tracks.get(path).and_then(|t| t.hold);
         for copy in copies {
-            hold = hold.max(self.tracks.remove(&copy).and_then(|t| t.hold));
+            hold = hold.max(self.tracks.get(&copy).and_then(|t| t.hold));
+            self.update(&copy, |_| None);
         }
-        if let Some(track) = self.tracks.get_mut(path) {
+        self.update(path, |mut track| {
             track.stage = Stage::Queued { id, newest };
             track.hold = hold;
             track.baseline = false;
-        }
+            Some(track)
+        });
     }
 
     /// The next upload to start, newest replay first among those whose hold is over; the
     /// caller checks first that the uploader may start one.
     pub fn next_upload(&mut self, now: Instant) -> Option<(PathBuf, String)> {
+        if self.queued == 0 {
+            return None;
+        }
         let (path, id, newest) = self
             .tracks
             .iter()
@@ -260,100 +346,91 @@ impl Queue {
             })
             .max_by(|a, b| a.2.cmp(&b.2).then_with(|| b.0.cmp(a.0)))
             .map(|(path, id, newest)| (path.clone(), id.clone(), newest))?;
-        self.tracks.get_mut(&path)?.stage = Stage::Uploading {
-            id: id.clone(),
-            newest,
-            again: false,
-        };
+        let started = id.clone();
+        self.update(&path, |mut track| {
+            track.stage = Stage::Uploading {
+                id: started,
+                newest,
+                again: false,
+            };
+            Some(track)
+        });
         Some((path, id))
     }
 
     /// Applies what an upload of `path` led to.
     pub fn uploaded(&mut self, path: &Path, next: AfterUpload) {
-        let Some(track) = self.tracks.get_mut(path) else {
-            return;
-        };
-        let Stage::Uploading { id, newest, again } = track.stage.clone() else {
-            return;
-        };
-        match (next, again) {
-            (AfterUpload::Done, false) => {
-                self.tracks.remove(path);
-            }
-            (AfterUpload::Retry(at), false) => {
-                track.hold = Some(at);
-                track.stage = Stage::Queued { id, newest };
-            }
-            (AfterUpload::Retry(at), true) => {
-                track.hold = Some(at);
-                track.stage = Stage::Due;
-            }
-            (AfterUpload::Done | AfterUpload::Recheck, _) => track.stage = Stage::Due,
-        }
+        self.update(path, |mut track| {
+            let Stage::Uploading { id, newest, again } = track.stage.clone() else {
+                return Some(track);
+            };
+            track.stage = match (next, again) {
+                (AfterUpload::Done, false) => return None,
+                (AfterUpload::Retry(at), false) => {
+                    track.hold = Some(at);
+                    Stage::Queued { id, newest }
+                }
+                (AfterUpload::Retry(at), true) => {
+                    track.hold = Some(at);
+                    Stage::Due
+                }
+                (AfterUpload::Done | AfterUpload::Recheck, _) => Stage::Due,
+            };
+            Some(track)
+        });
     }
 
     /// The next moment something is due: a re-check, or (when the uploader can take one from
     /// `uploader_from` on) a queued upload whose hold ends.
     pub fn next_wake(&self, uploader_from: Option<Instant>) -> Option<Instant> {
-        self.tracks
-            .values()
-            .filter_map(|t| match (&t.stage, uploader_from) {
-                (Stage::Later(at), _) => Some(*at),
-                (Stage::Queued { .. }, Some(from)) => Some(t.hold.map_or(from, |h| h.max(from))),
-                _ => None,
-            })
-            .min()
+        let check = self.later.first().map(|(at, _)| *at);
+        let upload = match uploader_from {
+            Some(from) if self.queued > 0 => self
+                .tracks
+                .values()
+                .filter(|t| matches!(t.stage, Stage::Queued { .. }))
+                .map(|t| t.hold.map_or(from, |h| h.max(from)))
+                .min(),
+            _ => None,
+        };
+        check.into_iter().chain(upload).min()
     }
 
     /// No check is due, running or waiting, and no upload runs (uploads may be queued).
     pub fn idle(&self) -> bool {
-        self.tracks
-            .values()
-            .all(|t| matches!(t.stage, Stage::Queued { .. }))
+        self.tracks.len() == self.queued
     }
 
     /// Nothing checks or waits to be checked: every file in the works is queued or uploading.
     pub fn checks_done(&self) -> bool {
-        self.tracks
-            .values()
-            .all(|t| matches!(t.stage, Stage::Queued { .. } | Stage::Uploading { .. }))
+        self.tracks.len() == self.queued + self.uploading
     }
 
-    /// A replay found by the first start's scan is still being checked.
+    /// A replay found while its folder's baseline runs is still being checked.
     pub fn baseline_open(&self) -> bool {
-        self.tracks.values().any(|t| t.baseline)
+        self.baselines > 0
     }
 
     /// Replays waiting for the uploader.
     pub fn queued(&self) -> usize {
-        self.tracks
-            .values()
-            .filter(|t| matches!(t.stage, Stage::Queued { .. }))
-            .count()
+        self.queued
     }
 
     /// Files being checked or waiting to be.
     pub fn checking(&self) -> usize {
-        self.tracks
-            .values()
-            .filter(|t| {
-                matches!(
-                    t.stage,
-                    Stage::Due | Stage::Checking { .. } | Stage::Later(_)
-                )
-            })
-            .count()
+        self.due.len() + self.checking + self.later.len()
     }
 
     /// An upload runs.
     pub fn uploading(&self) -> bool {
-        self.tracks
-            .values()
-            .any(|t| matches!(t.stage, Stage::Uploading { .. }))
+        self.uploading > 0
     }
 
     /// The replay whose upload runs, if one does.
     pub fn in_flight(&self) -> Option<(&Path, &str)> {
+        if self.uploading == 0 {
+            return None;
+        }
         self.tracks.iter().find_map(|(p, t)| match &t.stage {
             Stage::Uploading { id, .. } => Some((p.as_path(), id.as_str())),
             _ => None,
@@ -425,7 +502,10 @@ mod tests {
         for (before, after) in table {
             let mut q = Queue::new(2);
             q.found(&p("x"), true, t0);
-            q.tracks.get_mut(&p("x")).unwrap().stage = before.clone();
+            q.update(&p("x"), |mut t| {
+                t.stage = before.clone();
+                Some(t)
+            });
             q.changed(&p("x"), later);
             let track = q.get(&p("x")).unwrap();
             assert_eq!(track.stage, after, "after a change in {before:?}");
@@ -562,5 +642,107 @@ mod tests {
         assert!(q.idle() && q.checks_done());
         q.next_upload(t0);
         assert!(!q.idle() && q.checks_done());
+    }
+
+    impl Queue {
+        /// The indexes agree with the tracks.
+        fn assert_consistent(&self) {
+            let count =
+                |f: fn(&Stage) -> bool| self.tracks.values().filter(|t| f(&t.stage)).count();
+            assert_eq!(
+                self.checking,
+                count(|s| matches!(s, Stage::Checking { .. }))
+            );
+            assert_eq!(self.queued, count(|s| matches!(s, Stage::Queued { .. })));
+            assert_eq!(
+                self.uploading,
+                count(|s| matches!(s, Stage::Uploading { .. }))
+            );
+            assert_eq!(self.due.len(), count(|s| matches!(s, Stage::Due)));
+            assert_eq!(self.later.len(), count(|s| matches!(s, Stage::Later(_))));
+            assert_eq!(
+                self.baselines,
+                self.tracks.values().filter(|t| t.baseline).count()
+            );
+            for (changed, path) in &self.due {
+                assert_eq!(self.tracks[path].changed, *changed);
+            }
+            for (at, path) in &self.later {
+                assert_eq!(self.tracks[path].stage, Stage::Later(*at));
+            }
+        }
+    }
+
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Changed(u8, u8),
+        Found(u8, bool),
+        Touched(u8, u8),
+        StartChecks(u8),
+        Checked(u8, u8),
+        NextUpload(u8),
+        Uploaded(u8, u8),
+    }
+
+    proptest! {
+        #[test]
+        fn any_order_of_steps_keeps_the_indexes_right_and_the_checks_bounded(
+            ops in proptest::collection::vec(
+                prop_oneof![
+                    (0u8..6, 0u8..20).prop_map(|(f, t)| Op::Changed(f, t)),
+                    (0u8..6, proptest::bool::ANY).prop_map(|(f, b)| Op::Found(f, b)),
+                    (0u8..6, 0u8..20).prop_map(|(f, t)| Op::Touched(f, t)),
+                    (0u8..20).prop_map(Op::StartChecks),
+                    (0u8..6, 0u8..4).prop_map(|(f, d)| Op::Checked(f, d)),
+                    (0u8..20).prop_map(Op::NextUpload),
+                    (0u8..6, 0u8..3).prop_map(|(f, d)| Op::Uploaded(f, d)),
+                ],
+                0..60,
+            )
+        ) {
+            let t0 = Instant::now();
+            let at = |t: u8| t0 + Duration::from_secs(u64::from(t));
+            let name = |f: u8| p(&format!("f{f}"));
+            let mut q = Queue::new(2);
+            for op in ops {
+                match op {
+                    Op::Changed(f, t) => q.changed(&name(f), at(t)),
+                    Op::Found(f, b) => q.found(&name(f), b, t0),
+                    Op::Touched(f, t) => q.touched(&name(f), at(t)),
+                    Op::StartChecks(t) => {
+                        q.start_checks(at(t));
+                    }
+                    Op::Checked(f, d) => {
+                        if q.checked(&name(f)).is_some() {
+                            let next = match d {
+                                0 => AfterCheck::Done,
+                                1 => AfterCheck::Later(at(5)),
+                                // Two files share an Id now and then.
+                                _ => upload(&format!("ID{}", f % 4), u64::from(f)),
+                            };
+                            q.settle(&name(f), next);
+                        }
+                    }
+                    Op::NextUpload(t) => {
+                        if !q.uploading() {
+                            q.next_upload(at(t));
+                        }
+                    }
+                    Op::Uploaded(f, d) => {
+                        let next = match d {
+                            0 => AfterUpload::Done,
+                            1 => AfterUpload::Retry(at(9)),
+                            _ => AfterUpload::Recheck,
+                        };
+                        q.uploaded(&name(f), next);
+                    }
+                }
+                q.assert_consistent();
+                prop_assert!(q.checking <= 2, "at most two checks at once");
+                prop_assert!(q.uploading <= 1, "at most one upload at once");
+            }
+        }
     }
 }

@@ -42,6 +42,8 @@ pub enum Fate {
     Invalid,
     /// Still waiting (no token, a pause, a server that keeps failing).
     Pending,
+    /// Its file no longer holds it (deleted or overwritten before the upload).
+    Missing,
 }
 
 impl Fate {
@@ -77,6 +79,7 @@ impl Report {
             (Status::Skipped, _, _) => Fate::Skipped,
             (Status::Refused, _, _) => Fate::Refused,
             (Status::Pending, _, _) => Fate::Pending,
+            (Status::Missing, _, _) => Fate::Missing,
         };
         Report {
             path: path.to_path_buf(),

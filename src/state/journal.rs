@@ -8,7 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::warn;
 
-use super::{Entry, InvalidFile, LoadError, Parsed, Pause, Record, STATE_FILE, State};
+use super::{
+    Entry, Folder, InvalidFile, LoadError, Parsed, Pause, Record, STATE_FILE, State, VERSION,
+};
 use crate::fsutil;
 use crate::groups::GroupEntry;
 
@@ -27,9 +29,6 @@ fn read_parsed(path: &Path) -> Result<Option<Parsed>, StateError> {
 pub struct Loaded {
     /// The state.
     pub state: State,
-    /// No state file existed, or the first start was stopped before it had recorded every
-    /// replay already there: replays found by the first scan are not uploaded.
-    pub first_start: bool,
     /// The file was damaged and kept aside under this name.
     pub kept_aside: Option<PathBuf>,
     /// Lines that could not be read (a torn last line is normal after a crash).
@@ -102,27 +101,34 @@ pub struct Journal {
     path: PathBuf,
     file: File,
     lines: usize,
+    /// Bytes the file holds as far as this journal wrote them.
+    len: u64,
 }
 
 impl Journal {
     /// Opens `state_dir/state.jsonl`, creating the folder, keeping a damaged file aside, and
     /// compacting it. Fails (so the daemon stops) when the folder is not writable.
     pub fn open(state_dir: &Path) -> Result<(Journal, Loaded), StateError> {
-        std::fs::create_dir_all(state_dir).map_err(io_err("creating state folder", state_dir))?;
+        fsutil::create_private_dir(state_dir)
+            .map_err(io_err("creating state folder", state_dir))?;
         let path = state_dir.join(STATE_FILE);
         let read = read_parsed(&path);
         // Compact only when it pays: a new, damaged or torn file, or one grown well past the
         // state it holds. Rewriting 20,000 records at every start would cost time and writes.
         let mut compact = true;
         let mut lines = 0;
-        let (state, first_start, kept_aside, skipped_lines) = match read {
-            Ok(None) => (State::default(), true, None, 0),
+        let (state, kept_aside, skipped_lines) = match read {
+            Ok(None) => (State::default(), None, 0),
             Ok(Some(parsed)) => {
                 let live = parsed.state.live_lines();
-                compact = parsed.skipped > 0 || !parsed.clean_end || parsed.lines > 2 * live + 64;
+                // An older format is rewritten in this one, so an older autochase started
+                // later stops instead of mangling lines it does not know.
+                compact = parsed.skipped > 0
+                    || !parsed.clean_end
+                    || parsed.lines > 2 * live + 64
+                    || parsed.version < VERSION;
                 lines = parsed.lines;
-                let unfinished = parsed.state.baseline == Some(false);
-                (parsed.state, unfinished, None, parsed.skipped)
+                (parsed.state, None, parsed.skipped)
             }
             Err(e) if e.is_damage() => {
                 let aside = path.with_extension(format!(
@@ -133,8 +139,8 @@ impl Journal {
                 ));
                 std::fs::rename(&path, &aside)
                     .map_err(io_err("keeping damaged state aside", &path))?;
-                warn!(path = %path.display(), kept = %aside.display(), error = %e.source, "state file damaged; kept aside, starting a new one (ballchasing's duplicate answers prevent double uploads)");
-                (State::default(), false, Some(aside), 0)
+                warn!(path = %path.display(), kept = %aside.display(), error = %e.source, "state file damaged; kept aside, starting a new one: the replays already in each folder are recorded as skipped again (`autochase backfill` uploads any you want)");
+                (State::default(), Some(aside), 0)
             }
             Err(e) => return Err(e),
         };
@@ -148,13 +154,22 @@ impl Journal {
                 .append(true)
                 .open(&path)
                 .map_err(io_err("opening state", &path))?;
-            Journal { path, file, lines }
+            fsutil::make_private(&file).map_err(io_err("opening state", &path))?;
+            let len = file
+                .metadata()
+                .map_err(io_err("opening state", &path))?
+                .len();
+            Journal {
+                path,
+                file,
+                lines,
+                len,
+            }
         };
         Ok((
             journal,
             Loaded {
                 state,
-                first_start,
                 kept_aside,
                 skipped_lines,
             },
@@ -173,10 +188,15 @@ impl Journal {
             .append(true)
             .open(path)
             .map_err(io_err("opening state", path))?;
+        let len = file
+            .metadata()
+            .map_err(io_err("opening state", path))?
+            .len();
         Ok(Journal {
             path: path.to_path_buf(),
             file,
             lines,
+            len,
         })
     }
 
@@ -196,6 +216,34 @@ impl Journal {
             .write_all(&line)
             .map_err(io_err("writing state", &self.path))?;
         self.lines += 1;
+        self.len += line.len() as u64;
+        Ok(())
+    }
+
+    /// True when the file on disk is still the one this journal writes, with exactly what it
+    /// wrote: not truncated, emptied, or replaced by another program.
+    fn intact(&self) -> bool {
+        let Ok(on_disk) = std::fs::metadata(&self.path) else {
+            return false;
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let ours = self.file.metadata().map(|m| (m.dev(), m.ino()));
+            if ours.ok() != Some((on_disk.dev(), on_disk.ino())) {
+                return false;
+            }
+        }
+        on_disk.len() == self.len
+    }
+
+    /// Writes the whole of `state` again when the file was changed under this journal (an
+    /// appended line would otherwise land in a file with no header, or in a deleted one).
+    pub fn keep_intact(&mut self, state: &State) -> Result<(), StateError> {
+        if !self.intact() {
+            warn!(path = %self.path.display(), "the state file was changed by something else while autochase ran; writing it again from memory");
+            *self = Journal::rewrite(&self.path, state)?;
+        }
         Ok(())
     }
 
@@ -225,6 +273,16 @@ impl Journal {
     /// Records that the first start's baseline has begun (`false`) or is complete.
     pub fn baseline(&mut self, done: bool) -> Result<(), StateError> {
         self.append(&Entry::Baseline { done })
+    }
+
+    /// Records that a replay folder's baseline is done.
+    pub fn folder(&mut self, folder: &Folder) -> Result<(), StateError> {
+        self.append(&Entry::Folder(folder.clone()))
+    }
+
+    /// Records that a replay is forgotten.
+    pub fn forgot(&mut self, id: &str) -> Result<(), StateError> {
+        self.append(&Entry::Forgot { id: id.to_owned() })
     }
 
     /// Records a group autochase created or grew.
@@ -284,7 +342,7 @@ mod tests {
     fn changes_survive_a_reopen_and_the_last_write_wins() {
         let dir = tempfile::tempdir().unwrap();
         let (mut journal, loaded) = Journal::open(dir.path()).unwrap();
-        assert!(loaded.first_start);
+        assert!(loaded.state.replays.is_empty());
         journal.record(&record("A", Status::Pending)).unwrap();
         let mut done = record("A", Status::Uploaded);
         done.outcome = Some(Outcome::Duplicate);
@@ -292,7 +350,6 @@ mod tests {
         journal.record(&record("B", Status::Skipped)).unwrap();
         drop(journal);
         let (_, loaded) = Journal::open(dir.path()).unwrap();
-        assert!(!loaded.first_start);
         assert_eq!(loaded.state.replays.len(), 2);
         assert_eq!(loaded.state.replays["A"], done);
     }
@@ -355,8 +412,8 @@ mod tests {
         std::fs::write(dir.path().join(STATE_FILE), b"\x00\x01garbage\n{}").unwrap();
         let (_, loaded) = Journal::open(dir.path()).unwrap();
         assert!(
-            !loaded.first_start,
-            "damage is not a first start: nothing is skipped"
+            loaded.state.folders.is_empty(),
+            "a damaged state proves no folder's baseline: every folder gets one again"
         );
         let aside = loaded.kept_aside.unwrap();
         assert_eq!(std::fs::read(aside).unwrap(), b"\x00\x01garbage\n{}");

@@ -16,14 +16,16 @@ use serde::{Deserialize, Serialize};
 use crate::groups::GroupEntry;
 
 pub use journal::{Journal, Loaded, StateError, retry_failed};
-pub use record::{InvalidFile, Outcome, Pause, PauseCause, Record, Status};
+pub use record::{Folder, InvalidFile, Outcome, Pause, PauseCause, Record, Status};
 
 /// The journal's file name inside `state_dir`.
 pub const STATE_FILE: &str = "state.jsonl";
 /// The format's name in the header line.
 pub const FORMAT: &str = "autochase-state";
-/// The format version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The format version this build writes; it reads every version up to it. Version 2 adds
+/// replay folders (`folder`), forgotten replays (`forgot`) and the `missing` status; a
+/// version-1 journal is rewritten as version 2 when opened.
+pub const VERSION: u32 = 2;
 
 /// Why journal content could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,8 @@ pub enum LoadError {
 /// A parsed journal and what compaction needs to know of the file.
 struct Parsed {
     state: State,
+    /// The version in the header.
+    version: u32,
     skipped: usize,
     lines: usize,
     /// The last line ended with a newline (appending after it is safe).
@@ -72,9 +76,15 @@ enum Entry {
     },
     /// A group autochase created (or its time span, grown).
     Group(GroupEntry),
-    /// The first start's record of replays already there: begun (`false`) or complete.
+    /// Version 1: the first start's record of replays already there, begun or complete.
     Baseline {
         done: bool,
+    },
+    /// A replay folder whose replays already there are recorded (its baseline is done).
+    Folder(Folder),
+    /// A replay forgotten on request (`autochase forget`).
+    Forgot {
+        id: String,
     },
     /// Every upload parked.
     Paused(Pause),
@@ -93,9 +103,12 @@ pub struct State {
     pub pause: Option<Pause>,
     /// Automatic groups by key (`day:…`, `session:…`).
     pub groups: BTreeMap<String, GroupEntry>,
-    /// Whether the first start finished recording the replays already there: `Some(false)`
-    /// while it is under way (a restart goes on with it), `None` in files older than this.
+    /// Version 1 only: whether the first start finished recording the replays already
+    /// there. A version-1 state that says so adopts the folders it finds as done.
     pub baseline: Option<bool>,
+    /// Replay folders whose replays already there are recorded, by `platform::path_key`. A
+    /// folder not listed gets a baseline when seen: its replays already there are skipped.
+    pub folders: BTreeMap<String, Folder>,
 }
 
 /// Now, as RFC 3339 UTC with seconds.
@@ -128,6 +141,12 @@ impl State {
                 self.groups.insert(group.key.clone(), group);
             }
             Entry::Baseline { done } => self.baseline = Some(done),
+            Entry::Folder(folder) => {
+                self.folders.insert(folder.key.clone(), folder);
+            }
+            Entry::Forgot { id } => {
+                self.replays.remove(&id);
+            }
             Entry::Paused(pause) => self.pause = Some(pause),
             Entry::Resumed => self.pause = None,
         }
@@ -142,6 +161,7 @@ impl State {
         let mut state = State::default();
         let mut skipped = 0;
         let mut header_ok = false;
+        let mut found_version = 0;
         let mut lines = 0;
         let mut clean_end = true;
         let mut line = Vec::new();
@@ -162,6 +182,7 @@ impl State {
                         return Err(LoadError::Newer { format, version });
                     }
                     header_ok = true;
+                    found_version = version;
                 }
                 Ok(entry) if header_ok => state.apply(entry),
                 _ => skipped += 1,
@@ -172,6 +193,7 @@ impl State {
         }
         Ok(Parsed {
             state,
+            version: found_version,
             skipped,
             lines,
             clean_end,
@@ -206,6 +228,9 @@ impl State {
         }
         if let Some(done) = self.baseline {
             push(&Entry::Baseline { done })?;
+        }
+        for folder in self.folders.values() {
+            push(&Entry::Folder(folder.clone()))?;
         }
         for group in self.groups.values() {
             push(&Entry::Group(group.clone()))?;
@@ -245,6 +270,7 @@ impl State {
     /// Lines a compact journal of this state has.
     fn live_lines(&self) -> usize {
         1 + usize::from(self.baseline.is_some())
+            + self.folders.len()
             + self.replays.len()
             + self.invalid.len()
             + self.groups.len()

@@ -20,8 +20,11 @@ pub enum Status {
     /// the journal, as in every version so far.
     #[serde(rename = "failed")]
     Refused,
-    /// Deliberately not uploaded (present before first start).
+    /// Deliberately not uploaded (present before its folder was first seen, or filtered).
     Skipped,
+    /// Its file was deleted, or now holds something else, before it could be uploaded. If
+    /// the replay shows up again it is queued again.
+    Missing,
 }
 
 /// How an uploaded replay got there.
@@ -155,12 +158,32 @@ impl Record {
         self.updated = now_rfc3339();
     }
 
+    /// Its file no longer holds it (deleted, truncated, overwritten) before its upload.
+    pub fn missing(&mut self, reason: String) {
+        self.status = Status::Missing;
+        self.last_error = Some(reason);
+        self.updated = now_rfc3339();
+    }
+
     /// Deliberately not uploaded, for `reason`.
     pub fn skipped(&mut self, reason: String) {
         self.status = Status::Skipped;
         self.last_error = Some(reason);
         self.updated = now_rfc3339();
     }
+}
+
+/// A replay folder whose replays already there have been recorded: new replays in it are
+/// uploaded; a folder seen for the first time gets a baseline first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Folder {
+    /// Its identity (`platform::path_key`: canonical, case-folded on Windows).
+    pub key: String,
+    /// The folder as it was found.
+    #[serde(with = "path_repr")]
+    pub path: PathBuf,
+    /// When its baseline was done (RFC 3339).
+    pub since: String,
 }
 
 /// A file that never became a valid replay.
