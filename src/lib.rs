@@ -1,7 +1,7 @@
 //! autochase: uploads every finished Rocket League replay to ballchasing.com, and
-//! `autochase::api`, a typed client for the whole ballchasing.com API.
+//! `autochase::api` re-exports the `ballchasing-api` client crate.
 
-pub mod api;
+pub use ballchasing_api as api;
 pub mod config;
 pub mod core;
 pub mod daemon;

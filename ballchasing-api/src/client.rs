@@ -17,17 +17,17 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use super::enums::{Tier, Visibility};
-use super::error::{Error, classify, snippet};
-use super::limits::{Category, Cooldown, Limits};
-use super::models::{
+use crate::enums::{Tier, Visibility};
+use crate::error::{Error, classify, snippet};
+use crate::limits::{Category, Cooldown, Limits};
+use crate::models::{
     CreatedGroup, Group, GroupPage, GroupSummary, Maps, NewGroup, Ping, Replay, ReplayPage,
     ReplaySummary, UploadBody, UploadOutcome,
 };
-use super::params::{GroupFilter, GroupPatch, ReplayFilter, ReplayPatch};
-use super::response::{Operation, RawResponse, Response};
-use super::retry::RetryPolicy;
-use super::token::Token;
+use crate::params::{GroupFilter, GroupPatch, ReplayFilter, ReplayPatch};
+use crate::response::{Operation, RawResponse, Response};
+use crate::retry::RetryPolicy;
+use crate::token::Token;
 
 /// The public API's address.
 pub const DEFAULT_BASE_URL: &str = "https://ballchasing.com/api";
@@ -112,7 +112,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Replaces the User-Agent (default `autochase/<version>`).
+    /// Replaces the User-Agent (default `ballchasing-api/<version>`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
@@ -321,7 +321,7 @@ impl Client {
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(120),
             user_agent: format!(
-                "autochase/{} (ballchasing uploader)",
+                "ballchasing-api/{}",
                 env!("CARGO_PKG_VERSION")
             ),
             retry: RetryPolicy::default(),

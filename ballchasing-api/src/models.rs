@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
-use super::enums::{PlayerIdentification, Playlist, TeamIdentification, Tier, Visibility};
+use crate::enums::{PlayerIdentification, Playlist, TeamIdentification, Tier, Visibility};
 
 /// Fields of an object that this version does not model.
 pub type Extra = Map<String, Value>;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::enums::{
+use crate::enums::{
     GroupSortBy, MatchResult, Platform, PlayerIdentification, Playlist, Rank, ReplaySortBy,
     SortDir, TeamIdentification, Visibility,
 };

@@ -1,6 +1,6 @@
 //! Checks a token: `BALLCHASING_TOKEN=... cargo run --example ping`.
 
-use autochase::api::Client;
+use ballchasing_api::Client;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -12,8 +12,8 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use tokio::time::Instant;
 
-use super::enums::Tier;
-use super::response::Operation;
+use crate::enums::Tier;
+use crate::response::Operation;
 
 /// Which limit bucket a request counts against. The server's docs give limits per endpoint;
 /// grouping them by category and sharing each bucket across clones is the safe reading.

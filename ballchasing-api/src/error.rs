@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use super::response::Operation;
+use crate::response::Operation;
 
 /// The longest body excerpt kept in an error, in bytes.
 const SNIPPET_LEN: usize = 200;

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 
-use autochase::api::{
+use ballchasing_api::{
     Client, Error, GroupFilter, GroupPatch, MatchResult, NewGroup, Operation, Platform,
     PlayerIdentification, Playlist, Rank, Replay, ReplayFilter, ReplayPatch, RetryPolicy,
     TeamIdentification, Tier, Upload, UploadOutcome, Visibility, collect_all,
@@ -48,7 +48,7 @@ fn assert_authorized(req: &Recorded) {
         Some(TOKEN),
         "raw token, no Bearer"
     );
-    assert!(req.header("user-agent").unwrap().starts_with("autochase/"));
+    assert!(req.header("user-agent").unwrap().starts_with("ballchasing-api/"));
 }
 
 #[tokio::test]

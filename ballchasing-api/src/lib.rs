@@ -1,9 +1,9 @@
-//! `autochase::api`: a typed async client for the whole ballchasing.com API, with
+//! `ballchasing_api`: a typed async client for the whole ballchasing.com API, with
 //! tier-aware rate limiting, a shared 429 cooldown, retries and safe pagination.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), autochase::api::Error> {
-//! use autochase::api::{Client, Upload, Visibility};
+//! # async fn demo() -> Result<(), ballchasing_api::Error> {
+//! use ballchasing_api::{Client, Upload, Visibility};
 //! let client = Client::new("my-token")?;
 //! let me = client.ping().await?;
 //! println!("{:?} on tier {:?}", me.value.name, me.value.tier);
