@@ -200,6 +200,24 @@ open_enum! {
 }
 
 open_enum! {
+    /// A replay's processing state (`status` of `GET /replays/{id}`).
+    ReplayStatus {
+        Ok => "ok",
+        Pending => "pending",
+        Failed => "failed",
+    }
+}
+
+open_enum! {
+    /// A group's state (`status` of `GET /groups/{id}`).
+    GroupStatus {
+        Ok => "ok",
+        PendingReplays => "pending_replays",
+        FailedReplays => "failed_replays",
+    }
+}
+
+open_enum! {
     /// How a group identifies players.
     PlayerIdentification {
         ById => "by-id",

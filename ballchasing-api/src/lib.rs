@@ -1,21 +1,62 @@
-//! `ballchasing_api`: a typed async client for the whole ballchasing.com API, with
-//! tier-aware rate limiting, a shared 429 cooldown, retries and safe pagination.
+//! `ballchasing-api`: a typed async client for the whole [ballchasing.com](https://ballchasing.com)
+//! API: every endpoint, every stat typed, tier-aware rate limits, a shared 429 cooldown,
+//! retries, safe pagination and a token that never shows up in a log.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ballchasing_api::Error> {
-//! use ballchasing_api::{Client, Upload, Visibility};
-//! let client = Client::new("my-token")?;
-//! let me = client.ping().await?;
-//! println!("{:?} on tier {:?}", me.value.name, me.value.tier);
-//! let bytes = std::fs::read("match.replay").unwrap();
-//! let up = client.upload(&Upload::new("match.replay", bytes).visibility(Visibility::Private)).await?;
+//! use ballchasing_api::{Client, ReplayFilter, Upload, Visibility};
+//!
+//! let client = Client::new(std::env::var("BALLCHASING_TOKEN").unwrap())?;
+//! let me = client.ping().await?.value;                  // also adopts the account's tier
+//! println!("{:?} on tier {:?}", me.name, me.tier);
+//!
+//! let up = client
+//!     .upload(&Upload::from_path("match.replay").visibility(Visibility::Private))
+//!     .await?;                                           // 201 and 409 are both Ok
 //! println!("{} at {}", up.value.id(), up.value.location());
+//!
+//! let mut mine = client.replays(&ReplayFilter::mine()); // every page, no pinning
+//! while let Some(replay) = mine.next().await {
+//!     println!("{}", replay?.id);
+//! }
+//!
+//! let replay = client.get_replay(up.value.id()).await?.value;
+//! for (color, player) in replay.players() {
+//!     let goals = player.core().and_then(|c| c.goals).unwrap_or(0.0);
+//!     println!("{color} {:?} {goals}", player.name);
+//! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Policies
+//!
+//! - **Decoding.** Fields real answers omit or null are `Option` (null = absent); numbers
+//!   read from integers, floats or numeric strings; enums are open (`Other(String)`);
+//!   unknown fields are kept in `extra`. A value that still does not fit is an
+//!   [`Error::Decode`] naming its JSON path (`blue.players[2].stats.core.goals`) and keeping
+//!   the whole body ([`Error::body`]); [`Client::get_replay_as`] and
+//!   [`Client::get_group_as`] decode into any type, `serde_json::Value` included, and every
+//!   [`Response`] keeps its raw body. One odd value never costs the whole answer.
+//! - **Retries** ([`RetryPolicy`]): 5xx, gateway pages, dropped connections, timeouts and
+//!   rate-limit 429s, with jittered backoff inside a count and time budget; never 4xx,
+//!   quota 429s, redirects, oversized or undecodable answers.
+//! - **Limits**: per tier and category (list, core, download), paced evenly; unknown tiers get
+//!   the strictest (`regular`) ones. A 429 pauses every clone of the client; `Retry-After`
+//!   (seconds or HTTP date) is honoured, clamped to [`ClientBuilder::max_cooldown`], and
+//!   kept unclamped in the error.
+//! - **Bodies** are read incrementally within [`BodyLimits`]; downloads stream to a writer.
+//! - **PATCH**: `None` leaves a field alone, empty or false values are sent; an empty patch
+//!   is refused before sending.
+//! - **Pagination** re-sends your filters with only `after` taken from `next`, and refuses a
+//!   `next` that leaves the API.
+//! - **The token** travels only in `Authorization`, never through a redirect or (for a
+//!   loopback base) a proxy; `Debug`/`Display` show a fingerprint, and server text that
+//!   echoes it is scrubbed from every error.
 
 mod client;
 mod enums;
 mod error;
+mod excerpt;
 mod limits;
 mod models;
 mod params;
@@ -23,17 +64,22 @@ mod response;
 mod retry;
 mod token;
 
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, Upload, collect_all};
-pub use enums::{
-    GroupSortBy, MatchResult, Platform, PlayerIdentification, Playlist, Rank, ReplaySortBy,
-    SortDir, TeamIdentification, Tier, Visibility,
+pub use client::{
+    BodyLimits, Client, ClientBuilder, DEFAULT_BASE_URL, Downloaded, GroupReplay, Items, Upload,
+    collect_all,
 };
-pub use error::Error;
+pub use enums::{
+    GroupSortBy, GroupStatus, MatchResult, Platform, PlayerIdentification, Playlist, Rank,
+    ReplaySortBy, ReplayStatus, SortDir, TeamIdentification, Tier, Visibility,
+};
+pub use error::{Error, RawBody};
 pub use limits::{Category, Rate, TierLimits};
 pub use models::{
-    CreatedGroup, Extra, Group, GroupPage, GroupRef, GroupSummary, Maps, NewGroup, Ping,
-    PlayerDetail, PlayerRef, PlayerSummary, RankInfo, Replay, ReplayCommon, ReplayDetail,
-    ReplayPage, ReplaySummary, TeamDetail, TeamSummary, UploadOutcome, User,
+    Ball, Boost, Camera, Core, CreatedGroup, Demo, Extra, GameDate, Group, GroupCumulative,
+    GroupPage, GroupPlayer, GroupRef, GroupStats, GroupSummary, GroupTeam, Maps, Movement,
+    NewGroup, Ping, PlayerDetail, PlayerRef, PlayerStats, PlayerSummary, Positioning, Quota,
+    QuotaWindow, RankInfo, Replay, ReplayPage, ReplaySummary, Server, TeamColor, TeamDetail,
+    TeamStats, TeamSummary, UploadOutcome, User,
 };
 pub use params::{GroupFilter, GroupPatch, MAX_PAGE_SIZE, ReplayFilter, ReplayPatch};
 pub use response::{Operation, RawResponse, Response};

@@ -41,13 +41,52 @@ impl Token {
         }
     }
 
-    /// Replaces every occurrence of the token in `text`, for text that came from elsewhere
-    /// (a server that echoes request headers into its error page, for instance).
+    /// Replaces every occurrence of the token in `text` with `[token]`, and a cut-off start
+    /// of it at the very end (4 characters or more), for text that came from elsewhere: a
+    /// server that echoes request headers into its page, cut by a length limit.
+    ///
+    /// ```
+    /// use ballchasing_api::Token;
+    /// let token = Token::new("abcdefghijklmnopqrstuvwxyz012345");
+    /// assert_eq!(token.scrub("key abcdefghijklmnopqrstuvwxyz012345!"), "key [token]!");
+    /// assert_eq!(token.scrub("page cut at abcdefgh"), "page cut at [token]");
+    /// assert_eq!(token.scrub("ends with abc"), "ends with abc");
+    /// ```
     pub fn scrub(&self, text: &str) -> String {
-        if self.0.len() < 4 || !text.contains(self.0.as_str()) {
-            text.to_owned()
+        let token = self.0.as_str();
+        if token.len() < 4 {
+            return text.to_owned();
+        }
+        let mut out = if text.contains(token) {
+            text.replace(token, "[token]")
         } else {
-            text.replace(self.0.as_str(), "[token]")
+            text.to_owned()
+        };
+        // The longest start of the token (at least 4 bytes) that the text ends with.
+        let partial = (4..token.len())
+            .rev()
+            .filter(|&n| token.is_char_boundary(n))
+            .find(|&n| out.ends_with(&token[..n]));
+        if let Some(n) = partial {
+            out.truncate(out.len() - n);
+            out.push_str("[token]");
+        }
+        out
+    }
+
+    /// [`scrub`](Token::scrub) for raw bytes; returns them unchanged (no copy) when they hold
+    /// no trace of the token.
+    pub(crate) fn scrub_bytes(&self, body: &bytes::Bytes) -> bytes::Bytes {
+        let token = self.0.as_bytes();
+        if token.len() < 4 {
+            return body.clone();
+        }
+        let contains = body.windows(token.len()).any(|w| w == token);
+        let tail = (4..token.len()).any(|n| body.ends_with(&token[..n]));
+        if contains || tail {
+            bytes::Bytes::from(self.scrub(&String::from_utf8_lossy(body)).into_bytes())
+        } else {
+            body.clone()
         }
     }
 }
@@ -96,6 +135,20 @@ mod tests {
         assert_eq!(
             token.scrub("echo: s3cr3tTOKENs3cr3tTOKENabcd!"),
             "echo: [token]!"
+        );
+        assert_eq!(token.scrub("cut: s3cr3tTOK"), "cut: [token]");
+        assert_eq!(
+            token.scrub("cut: s3c"),
+            "cut: s3c",
+            "3 characters say nothing"
+        );
+        let body = bytes::Bytes::from_static(b"x s3cr3tTOKENs3cr3tTOKENabcd y");
+        assert_eq!(&token.scrub_bytes(&body)[..], b"x [token] y");
+        let clean = bytes::Bytes::from_static(b"nothing here");
+        assert_eq!(
+            token.scrub_bytes(&clean).as_ptr(),
+            clean.as_ptr(),
+            "no copy"
         );
     }
 }

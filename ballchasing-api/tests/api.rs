@@ -7,9 +7,10 @@ mod support;
 use std::time::Duration;
 
 use ballchasing_api::{
-    Client, Error, GroupFilter, GroupPatch, MatchResult, NewGroup, Operation, Platform,
-    PlayerIdentification, Playlist, Rank, Replay, ReplayFilter, ReplayPatch, RetryPolicy,
-    TeamIdentification, Tier, Upload, UploadOutcome, Visibility, collect_all,
+    Client, Error, GroupFilter, GroupPatch, GroupStatus, MatchResult, NewGroup, Operation,
+    Platform, PlayerIdentification, Playlist, Rank, Replay, ReplayFilter, ReplayPatch,
+    ReplayStatus, RetryPolicy, TeamIdentification, Tier, Upload, UploadOutcome, Visibility,
+    collect_all,
 };
 use serde_json::json;
 use support::{FakeServer, Recorded, Reply};
@@ -48,7 +49,11 @@ fn assert_authorized(req: &Recorded) {
         Some(TOKEN),
         "raw token, no Bearer"
     );
-    assert!(req.header("user-agent").unwrap().starts_with("ballchasing-api/"));
+    assert!(
+        req.header("user-agent")
+            .unwrap()
+            .starts_with("ballchasing-api/")
+    );
 }
 
 #[tokio::test]
@@ -75,8 +80,15 @@ async fn ping_decodes_the_account_and_adopts_its_tier() {
     assert_eq!(me.value.steam_id.as_deref(), Some("76561198000000000"));
     assert_eq!(me.value.tier, Some(Tier::Gold));
     assert_eq!(
-        me.value.quota.as_ref().unwrap()["uploads_in_24h"]["used"],
-        3
+        me.value
+            .quota
+            .as_ref()
+            .unwrap()
+            .uploads_in_24h
+            .as_ref()
+            .unwrap()
+            .used,
+        Some(3)
     );
     assert_eq!(me.value.extra["chat"]["x"], "y");
     assert_eq!(client.tier(), Tier::Gold);
@@ -293,7 +305,7 @@ async fn list_replays_sends_every_filter() {
         max_rank: Some(Rank::SupersonicLegend),
         pro: true,
         uploader: Some("me".into()),
-        created_after: Some("2026-01-01T00:00:00Z".into()),
+        created_after: Some("2026-01-01T00:00:00Z".parse().unwrap()),
         ..ReplayFilter::new()
     }
     .player_name("Al ice")
@@ -419,23 +431,26 @@ async fn get_replay_decodes_ok_pending_and_failed() {
     .await;
     let client = client(&server);
     let ok = client.get_replay("ok-1").await.unwrap();
-    match &ok.value {
-        Replay::Ok(detail) => {
-            assert_eq!(detail.title.as_deref(), Some("Final"));
-            assert_eq!(detail.team_size, Some(3));
-            let blue = detail.blue.as_ref().unwrap();
-            assert_eq!(blue.players[0].car_name.as_deref(), Some("Octane"));
-            assert_eq!(blue.players[0].stats.as_ref().unwrap()["core"]["goals"], 2);
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(
-        matches!(client.get_replay("pend-2").await.unwrap().value, Replay::Pending(c) if c.created.is_some())
+    let detail: &Replay = &ok.value;
+    assert_eq!(detail.status, Some(ReplayStatus::Ok));
+    assert_eq!(detail.title.as_deref(), Some("Final"));
+    assert_eq!(detail.team_size, Some(3));
+    let blue = detail.blue.as_ref().unwrap();
+    assert_eq!(blue.players[0].car_name.as_deref(), Some("Octane"));
+    assert_eq!(blue.players[0].core().unwrap().goals, Some(2.0));
+    assert_eq!(
+        detail.server.as_ref().unwrap().region.as_deref(),
+        Some("Europe")
     );
-    assert!(matches!(
-        client.get_replay("fail-3").await.unwrap().value,
-        Replay::Failed(_)
-    ));
+    let pending = client.get_replay("pend-2").await.unwrap().value;
+    assert_eq!(pending.status, Some(ReplayStatus::Pending));
+    assert_eq!(
+        pending.created.map(|t| t.to_string()).as_deref(),
+        Some("2026-11-26T10:00:00Z")
+    );
+    assert!(pending.blue.is_none());
+    let failed = client.get_replay("fail-3").await.unwrap().value;
+    assert_eq!(failed.status, Some(ReplayStatus::Failed));
     let err = client.get_replay("nope").await.unwrap_err();
     assert!(
         matches!(
@@ -632,7 +647,7 @@ async fn get_group_and_patch_group() {
     .await;
     let client = client(&server);
     let group = client.get_group("g1").await.unwrap();
-    assert_eq!(group.value.status.as_deref(), Some("ok"));
+    assert_eq!(group.value.status, Some(GroupStatus::Ok));
     assert_eq!(group.value.players.len(), 1);
     assert_eq!(group.operation, Operation::GetGroup);
     client

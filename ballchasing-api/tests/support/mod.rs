@@ -2,14 +2,16 @@
 //! test's handler says, including dropped connections and slow answers.
 #![allow(dead_code)]
 
-
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use futures_util::stream;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::body::Incoming;
 use hyper::header::HeaderMap;
 use hyper::service::service_fn;
@@ -127,6 +129,15 @@ pub enum Reply {
     },
     /// Drop the connection without answering.
     Reset,
+    /// Answer with a body of `chunk` repeated `count` times (forever when `None`), pausing
+    /// `pause` between chunks: a server that never stops sending.
+    Stream {
+        status: u16,
+        headers: Vec<(String, String)>,
+        chunk: Bytes,
+        count: Option<usize>,
+        pause: Duration,
+    },
 }
 
 impl Reply {
@@ -166,8 +177,19 @@ impl Reply {
         }
     }
 
+    /// A body that never ends: `chunk` again and again, `pause` apart.
+    pub fn endless(status: u16, chunk: impl Into<Bytes>, pause: Duration) -> Reply {
+        Reply::Stream {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            chunk: chunk.into(),
+            count: None,
+            pause,
+        }
+    }
+
     pub fn header(mut self, key: &str, value: &str) -> Reply {
-        if let Reply::Http { headers, .. } = &mut self {
+        if let Reply::Http { headers, .. } | Reply::Stream { headers, .. } = &mut self {
             headers.push((key.into(), value.into()));
         }
         self
@@ -266,7 +288,7 @@ async fn answer(
     req: hyper::Request<Incoming>,
     handler: &Handler,
     log: &Mutex<Vec<Recorded>>,
-) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
+) -> Result<hyper::Response<BoxBody<Bytes, Dropped>>, Dropped> {
     let (parts, body) = req.into_parts();
     let body = body
         .collect()
@@ -306,7 +328,36 @@ async fn answer(
             for (k, v) in headers {
                 response = response.header(k, v);
             }
-            Ok(response.body(Full::new(body)).unwrap())
+            Ok(response
+                .body(Full::new(body).map_err(|never| match never {}).boxed())
+                .unwrap())
+        }
+        Reply::Stream {
+            status,
+            headers,
+            chunk,
+            count,
+            pause,
+        } => {
+            let mut response = hyper::Response::builder().status(status);
+            for (k, v) in headers {
+                response = response.header(k, v);
+            }
+            let frames = stream::unfold(0usize, move |sent| {
+                let chunk = chunk.clone();
+                async move {
+                    if count.is_some_and(|n| sent >= n) {
+                        return None;
+                    }
+                    if !pause.is_zero() {
+                        tokio::time::sleep(pause).await;
+                    }
+                    Some((Ok::<_, Dropped>(Frame::data(chunk)), sent + 1))
+                }
+            });
+            Ok(response
+                .body(BodyExt::boxed(StreamBody::new(frames)))
+                .unwrap())
         }
     }
 }
