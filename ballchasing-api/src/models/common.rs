@@ -123,9 +123,17 @@ impl std::str::FromStr for GameDate {
 impl fmt::Display for GameDate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.datetime)?;
-        match self.offset {
-            Some(offset) => write!(f, "{offset}"),
-            None => Ok(()),
+        let Some(offset) = self.offset else {
+            return Ok(());
+        };
+        // RFC 3339 style, `-06:00` (jiff's own Display writes `-06`).
+        let total = offset.seconds();
+        let sign = if total < 0 { '-' } else { '+' };
+        let abs = total.unsigned_abs();
+        write!(f, "{sign}{:02}:{:02}", abs / 3600, abs % 3600 / 60)?;
+        match abs % 60 {
+            0 => Ok(()),
+            secs => write!(f, ":{secs:02}"),
         }
     }
 }
