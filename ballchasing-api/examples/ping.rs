@@ -1,21 +1,16 @@
-//! Checks a token: `BALLCHASING_TOKEN=... cargo run --example ping`.
-
+//! Task 1: check the token, see the account, its tier and its upload quota.
+//! `BALLCHASING_TOKEN=... cargo run -p ballchasing-api --example ping`
 use ballchasing_api::Client;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let token = std::env::var("BALLCHASING_TOKEN").map_err(|_| "set BALLCHASING_TOKEN first")?;
-    let mut builder = Client::builder(token);
-    if let Ok(url) = std::env::var("BALLCHASING_API_URL") {
-        builder = builder.base_url(url);
+async fn main() -> Result<(), ballchasing_api::Error> {
+    let client = Client::from_env()?;
+    let me = client.ping().await?.value;
+    let (name, id) = (me.name.unwrap_or_default(), me.steam_id.unwrap_or_default());
+    println!("token works: {name} ({id}), tier {}", client.tier());
+    if let Some(day) = me.quota.and_then(|q| q.uploads_in_24h) {
+        let (used, max) = (day.used.unwrap_or(0), day.max.unwrap_or(0));
+        println!("uploads in 24 h: {used} of {max}");
     }
-    let client = builder.build()?;
-    let me = client.ping().await?;
-    let name = me.value.name.as_deref().unwrap_or("(no name)");
-    println!("token works: {name}, tier {}", client.tier());
-    println!(
-        "status {} after {} attempt(s)",
-        me.response.status, me.response.attempts
-    );
     Ok(())
 }

@@ -885,3 +885,47 @@ async fn requests_are_paced_per_category() {
         "list waited for core"
     );
 }
+
+#[tokio::test]
+async fn count_details_and_limit_build_on_the_list() {
+    let server = FakeServer::start(|req| match req.path.as_str() {
+        "/replays" => match (req.query_one("count"), req.query_one("after")) {
+            (Some("1"), _) => Reply::json(200, json!({"count": 1234, "list": [replay_item("a")]})),
+            (_, None) => Reply::json(
+                200,
+                json!({"count": 3, "list": [replay_item("a"), replay_item("b")],
+                       "next": format!("http://{}/replays?after=p2", req.header("host").unwrap())}),
+            ),
+            _ => Reply::json(200, json!({"count": 3, "list": [replay_item("c")]})),
+        },
+        path => Reply::json(
+            200,
+            json!({"id": path.trim_start_matches("/replays/"), "status": "ok", "title": "T"}),
+        ),
+    })
+    .await;
+    let client = client(&server);
+    let filter = ReplayFilter::mine();
+    assert_eq!(client.count_replays(&filter).await.unwrap(), 1234);
+    assert_eq!(server.requests()[0].query_one("count"), Some("1"));
+    assert_eq!(server.requests()[0].query_one("uploader"), Some("me"));
+
+    let details = client.replay_details(&filter).collect_all().await.unwrap();
+    let ids: Vec<&str> = details.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    assert!(details.iter().all(|r| r.title.as_deref() == Some("T")));
+
+    let before = server.requests().len();
+    let first_two = client
+        .replays(&filter)
+        .limit(2)
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(first_two.len(), 2);
+    assert_eq!(
+        server.requests().len() - before,
+        1,
+        "no page past the second item"
+    );
+}

@@ -92,6 +92,23 @@ impl Client {
         Client::builder(token).build()
     }
 
+    /// A client for the token in `BALLCHASING_TOKEN`, against `BALLCHASING_API_URL` when
+    /// that is set (a test server, say), otherwise the public API; every other default.
+    ///
+    /// ```no_run
+    /// let client = ballchasing_api::Client::from_env()?;
+    /// # Ok::<(), ballchasing_api::Error>(())
+    /// ```
+    pub fn from_env() -> Result<Client, Error> {
+        let token = std::env::var("BALLCHASING_TOKEN")
+            .map_err(|_| Error::Config("BALLCHASING_TOKEN is not set".into()))?;
+        let mut builder = Client::builder(token);
+        if let Ok(url) = std::env::var("BALLCHASING_API_URL") {
+            builder = builder.base_url(url);
+        }
+        builder.build()
+    }
+
     /// The tier whose limits currently apply.
     ///
     /// ```

@@ -63,6 +63,21 @@ impl<T: Send + 'static> Items<T> {
         self.inner.next().await
     }
 
+    /// The next item as `Ok(Some(_))`, `Ok(None)` at the end, or the error, so a loop can
+    /// use `?`: `while let Some(item) = items.try_next().await? { … }`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ballchasing_api::Client) -> Result<(), ballchasing_api::Error> {
+    /// let mut replays = client.replays(&ballchasing_api::ReplayFilter::mine());
+    /// while let Some(replay) = replays.try_next().await? {
+    ///     println!("{}", replay.id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn try_next(&mut self) -> Result<Option<T>> {
+        self.inner.next().await.transpose()
+    }
+
     /// Every item, or the first error.
     ///
     /// ```no_run
