@@ -195,9 +195,14 @@ async fn stats_table_prints_every_player_of_the_real_replay() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 7, "header and six players: {out}");
     assert!(lines[0].contains("behind%"));
-    // guysteven (orange): 2 goals, 0 saves, bpm 403, 59.9 % behind the ball in the sample.
+    // guysteven (orange): 2 goals, 0 saves, bpm 408, 73.3 % behind the ball in the sample.
     let guy = lines.iter().find(|l| l.contains("guysteven")).unwrap();
     assert!(guy.starts_with("orange"), "{guy}");
+    assert!(
+        lines[1].starts_with("blue   "),
+        "padded like a column: {}",
+        lines[1]
+    );
     let numbers: Vec<&str> = guy.split_whitespace().skip(2).collect();
     let replay: serde_json::Value = serde_json::from_str(REPLAY).unwrap();
     let stats = &replay["orange"]["players"][0]["stats"];
@@ -287,4 +292,76 @@ async fn set_title_patches_only_the_title() {
         server.requests()[0].json(),
         json!({"title": "Grand final, game 7"})
     );
+}
+
+/// Runs `examples/python/<name>.py` (python-ballchasing 0.5.4) against `server`.
+async fn run_python(python: &str, server: &FakeServer, name: &str, args: &[&str]) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/python")
+        .join(format!("{name}.py"));
+    let mut command = std::process::Command::new(python);
+    command
+        .arg(script)
+        .args(args)
+        .env("BALLCHASING_API_URL", server.url())
+        .env("BALLCHASING_TOKEN", TOKEN);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{name}.py failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The Python side of the README's comparison does the same tasks: same output, same calls
+/// (python-ballchasing adds a ping when it starts).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs python-ballchasing 0.5.4: BALLCHASING_PYTHON=/path/to/python cargo test -p ballchasing-api --test examples -- --ignored"]
+async fn the_python_versions_do_the_same() {
+    let python = std::env::var("BALLCHASING_PYTHON").expect("BALLCHASING_PYTHON");
+    let dir = temp_path("python");
+    let file = dir.join("my match.replay");
+    std::fs::write(&file, vec![9u8; 50_000]).unwrap();
+    let (rust_dl, py_dl) = (dir.join("rust"), dir.join("py"));
+    for d in [&rust_dl, &py_dl] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let tasks: Vec<(&str, Vec<&str>, Vec<&str>)> = vec![
+        ("ping", vec![], vec![]),
+        ("search", vec!["Alice"], vec!["Alice"]),
+        ("stats_table", vec![REPLAY_ID], vec![REPLAY_ID]),
+        ("groups", vec!["Scrims"], vec!["Scrims"]),
+        ("maps", vec![], vec![]),
+        ("set_title", vec!["r7", "Game 7"], vec!["r7", "Game 7"]),
+        (
+            "upload",
+            vec![file.to_str().unwrap(), "g"],
+            vec![file.to_str().unwrap(), "g"],
+        ),
+        (
+            "download",
+            vec!["r9", rust_dl.to_str().unwrap()],
+            vec!["r9", py_dl.to_str().unwrap()],
+        ),
+    ];
+    for (name, rust_args, py_args) in tasks {
+        let rust_server = ballchasing().await;
+        let (rust_out, _) = run(&rust_server, name, &rust_args).await;
+        let py_server = ballchasing().await;
+        let py_out = run_python(&python, &py_server, name, &py_args).await;
+        let calls = |server: &FakeServer| -> Vec<String> {
+            seen(server).into_iter().filter(|c| c != "GET /").collect()
+        };
+        assert_eq!(calls(&rust_server), calls(&py_server), "{name}: calls");
+        match name {
+            "upload" => assert_eq!(rust_out.to_lowercase(), py_out.to_lowercase(), "{name}"),
+            "download" => assert_eq!(rust_out.replace("rust", "py"), py_out, "{name}"),
+            _ => assert_eq!(rust_out, py_out, "{name}"),
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
 }

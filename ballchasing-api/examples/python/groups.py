@@ -2,7 +2,7 @@
 import os, sys
 from ballchasing import BallchasingApi
 
-api = BallchasingApi(os.environ["BALLCHASING_TOKEN"])
+api = BallchasingApi(os.environ["BALLCHASING_TOKEN"], base_url=os.environ.get("BALLCHASING_API_URL"))
 gid = api.create_group(name=sys.argv[1], player_identification="by-name",
                        team_identification="by-distinct-players")["id"]
 for g in api.get_groups(creator="me"):

@@ -2,6 +2,6 @@
 import os
 from ballchasing import BallchasingApi
 
-api = BallchasingApi(os.environ["BALLCHASING_TOKEN"])
+api = BallchasingApi(os.environ["BALLCHASING_TOKEN"], base_url=os.environ.get("BALLCHASING_API_URL"))
 for code, name in sorted(api.get_maps().items()):
     print(f"{code}: {name}")

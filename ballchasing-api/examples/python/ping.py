@@ -2,7 +2,7 @@
 import os
 from ballchasing import BallchasingApi
 
-api = BallchasingApi(os.environ["BALLCHASING_TOKEN"])
+api = BallchasingApi(os.environ["BALLCHASING_TOKEN"], base_url=os.environ.get("BALLCHASING_API_URL"))
 me = api.ping()
 print(f"token works: {me['name']} ({me['steam_id']}), tier {me['type']}")
 if me.get("quota"):

@@ -2,7 +2,7 @@
 import os, sys
 from ballchasing import BallchasingApi
 
-api = BallchasingApi(os.environ["BALLCHASING_TOKEN"])
+api = BallchasingApi(os.environ["BALLCHASING_TOKEN"], base_url=os.environ.get("BALLCHASING_API_URL"))
 replay = api.get_replay(sys.argv[1], typed=True)
 print("team   player           goals saves  bpm behind%")
 for team in replay.teams():

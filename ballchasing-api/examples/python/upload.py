@@ -2,6 +2,6 @@
 import os, sys
 from ballchasing import BallchasingApi
 
-api = BallchasingApi(os.environ["BALLCHASING_TOKEN"])
+api = BallchasingApi(os.environ["BALLCHASING_TOKEN"], base_url=os.environ.get("BALLCHASING_API_URL"))
 up = api.upload_replay(sys.argv[1], visibility="private", group=sys.argv[2])
 print(f"{up['id']} (duplicate: {'error' in up}) {up['location']}")

@@ -212,7 +212,8 @@ pub enum TeamColor {
 
 impl std::fmt::Display for TeamColor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        // `pad`, so width and alignment (`{color:<6}`) apply.
+        f.pad(match self {
             TeamColor::Blue => "blue",
             TeamColor::Orange => "orange",
         })
