@@ -25,6 +25,10 @@ macro_rules! open_enum {
             pub const KNOWN: &'static [$name] = &[$($name::$variant,)+];
 
             /// The value as the API spells it.
+            ///
+            /// ```
+            /// assert_eq!(ballchasing_api::Playlist::RankedDoubles.as_str(), "ranked-doubles");
+            /// ```
             pub fn as_str(&self) -> &str {
                 match self {
                     $($name::$variant => $wire,)+
@@ -33,12 +37,21 @@ macro_rules! open_enum {
             }
 
             /// Parses a wire value; case-insensitive for known values, never fails.
+            ///
+            /// ```
+            /// assert_eq!(ballchasing_api::Tier::parse("GC"), ballchasing_api::Tier::Gc);
+            /// assert_eq!(ballchasing_api::Tier::parse("mythic").as_str(), "mythic");
+            /// ```
             pub fn parse(raw: &str) -> Self {
                 $(if raw.eq_ignore_ascii_case($wire) { return $name::$variant; })+
                 $name::Other(raw.to_owned())
             }
 
             /// True when the value is not one this version knows.
+            ///
+            /// ```
+            /// assert!(ballchasing_api::Visibility::parse("public-team").is_other());
+            /// ```
             pub fn is_other(&self) -> bool {
                 matches!(self, $name::Other(_))
             }

@@ -33,6 +33,11 @@ pub enum Category {
 
 impl Category {
     /// The bucket an operation counts against.
+    ///
+    /// ```
+    /// use ballchasing_api::{Category, Operation};
+    /// assert_eq!(Category::of(Operation::DownloadReplay), Category::Download);
+    /// ```
     pub fn of(operation: Operation) -> Category {
         match operation {
             Operation::ListReplays | Operation::ListGroups => Category::List,

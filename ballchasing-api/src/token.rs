@@ -9,6 +9,11 @@ pub struct Token(String);
 
 impl Token {
     /// Wraps a token; surrounding whitespace (a trailing newline from a file) is dropped.
+    ///
+    /// ```
+    /// let token = ballchasing_api::Token::new("abc\n");
+    /// assert_eq!(token.expose(), "abc");
+    /// ```
     pub fn new(raw: impl Into<String>) -> Self {
         let raw = raw.into();
         let trimmed = raw.trim();
@@ -20,17 +25,31 @@ impl Token {
     }
 
     /// The secret itself, for the `Authorization` header and nothing else.
+    ///
+    /// ```
+    /// assert_eq!(ballchasing_api::Token::new("abc").expose(), "abc");
+    /// ```
     pub fn expose(&self) -> &str {
         &self.0
     }
 
     /// True for an empty token (after trimming).
+    ///
+    /// ```
+    /// assert!(ballchasing_api::Token::new("  ").is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// A stable, non-reversible fingerprint safe to log: `…` plus the last 4 characters when
     /// the token is long enough that they reveal little, otherwise nothing.
+    ///
+    /// ```
+    /// let token = ballchasing_api::Token::new("abcdefghijklmnopqrstuvwxyz12");
+    /// assert_eq!(token.fingerprint(), "…yz12");
+    /// assert_eq!(format!("{token:?}"), "Token(…yz12)");
+    /// ```
     pub fn fingerprint(&self) -> String {
         let chars: Vec<char> = self.0.chars().collect();
         if chars.len() >= 24 {
