@@ -929,3 +929,82 @@ async fn count_details_and_limit_build_on_the_list() {
         "no page past the second item"
     );
 }
+
+#[tokio::test]
+async fn group_replays_walk_the_tree_and_download_group_mirrors_it() {
+    // top ─┬─ replays t1
+    //      ├─ child "../c1" ─ replays c1a, and grandchild c2 ─ replay c2a
+    //      └─ child "top" again (a cycle): walked once
+    let server = FakeServer::start(|req| {
+        let group = req.query_one("group").unwrap_or_default().to_string();
+        let items = |ids: &[&str]| json!({"list": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>()});
+        match (req.path.as_str(), group.as_str()) {
+            ("/groups", "top") => Reply::json(200, items(&["../c1", "top"])),
+            ("/groups", "../c1") => Reply::json(200, items(&["c2"])),
+            ("/groups", _) => Reply::json(200, items(&[])),
+            ("/replays", "top") => Reply::json(200, items(&["t1"])),
+            ("/replays", "../c1") => Reply::json(200, items(&["c1a"])),
+            ("/replays", "c2") => Reply::json(200, items(&["c2a"])),
+            ("/replays", _) => Reply::json(200, items(&[])),
+            (path, _) if path.ends_with("/file") => Reply::bytes(200, path.as_bytes().to_vec()),
+            _ => Reply::json(404, json!({"error": "no"})),
+        }
+    })
+    .await;
+    let client = client(&server);
+    let found = client.group_replays("top").collect_all().await.unwrap();
+    let seen: Vec<(String, &str)> = found
+        .iter()
+        .map(|f| (f.path.join(">"), f.replay.id.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("top".to_string(), "t1"),
+            ("top>../c1".to_string(), "c1a"),
+            ("top>../c1>c2".to_string(), "c2a"),
+        ]
+    );
+
+    let dir = std::env::temp_dir().join(format!("bc-group-{}", std::process::id()));
+    let files = client.download_group("top", &dir).await.unwrap();
+    let relative: Vec<String> = files
+        .iter()
+        .map(|f| f.strip_prefix(&dir).unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        relative,
+        [
+            "top/t1.replay",
+            "top/_c1/c1a.replay",
+            "top/_c1/c2/c2a.replay"
+        ],
+        "server ids never climb out of the folder"
+    );
+    assert_eq!(
+        std::fs::read(&files[2]).unwrap(),
+        b"/replays/c2a/file".to_vec()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_upload_from_a_missing_file_is_a_local_error_and_sends_nothing() {
+    let server = FakeServer::scripted(vec![Reply::json(201, json!({"id": "x"}))]).await;
+    let err = client(&server)
+        .upload(&Upload::from_path("/no/such/dir/game.replay"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Io {
+                operation: Operation::Upload,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.is_transient());
+    assert!(server.requests().is_empty());
+}
