@@ -1,7 +1,7 @@
 //! autochase: uploads every finished Rocket League replay to ballchasing.com. The typed API
-//! client it uses is `autochase::api`.
+//! client it uses is the `ballchasing-api` crate, re-exported as `autochase::api`.
 
-pub mod api;
+pub use ballchasing_api as api;
 pub mod cli;
 pub mod config;
 pub mod daemon;

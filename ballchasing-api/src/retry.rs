@@ -31,6 +31,10 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Never retry.
+    ///
+    /// ```
+    /// assert_eq!(ballchasing_api::RetryPolicy::none().max_retries, 0);
+    /// ```
     pub fn none() -> Self {
         RetryPolicy {
             max_retries: 0,
@@ -41,6 +45,12 @@ impl RetryPolicy {
     /// The wait before retry number `retry` (0-based): `base · 2^retry`, capped at
     /// `max_delay`, scaled by `jitter` in [0, 1) into the upper half ("equal jitter"), so
     /// clients that failed together do not come back together.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let policy = ballchasing_api::RetryPolicy::default();
+    /// assert!(policy.backoff(1, 0.5) >= Duration::from_millis(500));
+    /// ```
     pub fn backoff(&self, retry: u32, jitter: f64) -> Duration {
         let exp = self
             .base_delay
@@ -51,6 +61,12 @@ impl RetryPolicy {
 
     /// Decides whether retry number `retry` may wait `delay` when `elapsed` has already gone
     /// by since the first try.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let policy = ballchasing_api::RetryPolicy::default();
+    /// assert!(!policy.allows(0, Duration::ZERO, Duration::from_secs(3600)), "past the budget");
+    /// ```
     pub fn allows(&self, retry: u32, elapsed: Duration, delay: Duration) -> bool {
         retry < self.max_retries && elapsed.saturating_add(delay) <= self.budget
     }

@@ -41,6 +41,10 @@ pub enum Operation {
 
 impl Operation {
     /// A short lowercase name, used in logs and error messages.
+    ///
+    /// ```
+    /// assert_eq!(ballchasing_api::Operation::GetReplay.as_str(), "get replay");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::Ping => "ping",
@@ -94,11 +98,24 @@ pub struct Response<T> {
 
 impl<T> Response<T> {
     /// Drops the metadata and keeps the value.
+    ///
+    /// ```
+    /// # async fn demo(client: ballchasing_api::Client) -> Result<(), ballchasing_api::Error> {
+    /// let maps = client.maps().await?.into_value();
+    /// # Ok(()) }
+    /// ```
     pub fn into_value(self) -> T {
         self.value
     }
 
     /// Applies `f` to the value, keeping the metadata.
+    ///
+    /// ```
+    /// # async fn demo(client: ballchasing_api::Client) -> Result<(), ballchasing_api::Error> {
+    /// let count = client.maps().await?.map(|maps| maps.len());
+    /// println!("{} maps after {} attempt(s)", count.value, count.response.attempts);
+    /// # Ok(()) }
+    /// ```
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Response<U> {
         Response {
             operation: self.operation,

@@ -12,8 +12,8 @@ use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use tokio::time::Instant;
 
-use super::enums::Tier;
-use super::response::Operation;
+use crate::enums::Tier;
+use crate::response::Operation;
 
 /// Which limit bucket a request counts against. The server's docs give limits per endpoint;
 /// grouping them by category and sharing each bucket across clones is the safe reading.
@@ -33,6 +33,11 @@ pub enum Category {
 
 impl Category {
     /// The bucket an operation counts against.
+    ///
+    /// ```
+    /// use ballchasing_api::{Category, Operation};
+    /// assert_eq!(Category::of(Operation::DownloadReplay), Category::Download);
+    /// ```
     pub fn of(operation: Operation) -> Category {
         match operation {
             Operation::ListReplays | Operation::ListGroups => Category::List,
@@ -78,11 +83,19 @@ const fn rate(per_second: f64, per_hour: Option<u32>) -> Rate {
 }
 
 impl TierLimits {
-    /// The limits ballchasing.com documents for `tier`. Undocumented tiers (`legend`, `org`,
-    /// unknown) get the highest documented ones (`gc`).
+    /// The limits ballchasing.com documents for `tier`. `legend` and `org` are above `gc`
+    /// but undocumented, so they get `gc`'s; a tier this version does not know gets the
+    /// strictest (`regular`) ones, since nothing says it is a paid tier.
+    ///
+    /// ```
+    /// use ballchasing_api::{Tier, TierLimits};
+    /// assert_eq!(TierLimits::for_tier(&Tier::Regular).download.per_second, 1.0);
+    /// assert_eq!(TierLimits::for_tier(&Tier::Legend), TierLimits::for_tier(&Tier::Gc));
+    /// assert_eq!(TierLimits::for_tier(&Tier::parse("mythic")), TierLimits::for_tier(&Tier::Regular));
+    /// ```
     pub fn for_tier(tier: &Tier) -> TierLimits {
         match tier {
-            Tier::Regular => TierLimits {
+            Tier::Regular | Tier::Other(_) => TierLimits {
                 list: rate(2.0, Some(500)),
                 core: rate(2.0, Some(1000)),
                 download: rate(1.0, Some(200)),
@@ -102,7 +115,7 @@ impl TierLimits {
                 core: rate(8.0, None),
                 download: rate(2.0, Some(2000)),
             },
-            _ => TierLimits {
+            Tier::Gc | Tier::Legend | Tier::Org => TierLimits {
                 list: rate(16.0, None),
                 core: rate(16.0, None),
                 download: rate(2.0, None),
@@ -235,9 +248,13 @@ pub(crate) struct Cooldown {
 }
 
 impl Cooldown {
-    /// Extends the cooldown to at least `delay` from now.
+    /// Extends the cooldown to at least `delay` from now (callers clamp `delay`; a delay
+    /// past any representable instant is cut to a year rather than panicking).
     pub(crate) fn start(&self, delay: Duration) {
-        let end = Instant::now() + delay;
+        let now = Instant::now();
+        let end = now
+            .checked_add(delay)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
         let mut until = self.until.lock().unwrap_or_else(|e| e.into_inner());
         if until.is_none_or(|current| current < end) {
             *until = Some(end);
@@ -301,7 +318,8 @@ mod tests {
             (Tier::Gc, Category::List, 1.0 / 16.0),
             (Tier::Gc, Category::Download, 0.5),
             (Tier::Legend, Category::Core, 1.0 / 16.0),
-            (Tier::Other("mythic".into()), Category::List, 1.0 / 16.0),
+            (Tier::Org, Category::List, 1.0 / 16.0),
+            (Tier::Other("mythic".into()), Category::List, 0.5),
         ];
         for (tier, category, gap) in cases {
             let limits = Limits::new(tier.clone(), 1.0, None);

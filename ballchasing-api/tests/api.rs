@@ -6,10 +6,11 @@ mod support;
 
 use std::time::Duration;
 
-use autochase::api::{
-    Client, Error, GroupFilter, GroupPatch, MatchResult, NewGroup, Operation, Platform,
-    PlayerIdentification, Playlist, Rank, Replay, ReplayFilter, ReplayPatch, RetryPolicy,
-    TeamIdentification, Tier, Upload, UploadOutcome, Visibility, collect_all,
+use ballchasing_api::{
+    Client, Error, GroupFilter, GroupPatch, GroupStatus, MatchResult, NewGroup, Operation,
+    Platform, PlayerIdentification, Playlist, Rank, Replay, ReplayFilter, ReplayPatch,
+    ReplayStatus, RetryPolicy, TeamIdentification, Tier, Upload, UploadOutcome, Visibility,
+    collect_all,
 };
 use serde_json::json;
 use support::{FakeServer, Recorded, Reply};
@@ -48,7 +49,11 @@ fn assert_authorized(req: &Recorded) {
         Some(TOKEN),
         "raw token, no Bearer"
     );
-    assert!(req.header("user-agent").unwrap().starts_with("autochase/"));
+    assert!(
+        req.header("user-agent")
+            .unwrap()
+            .starts_with("ballchasing-api/")
+    );
 }
 
 #[tokio::test]
@@ -75,8 +80,15 @@ async fn ping_decodes_the_account_and_adopts_its_tier() {
     assert_eq!(me.value.steam_id.as_deref(), Some("76561198000000000"));
     assert_eq!(me.value.tier, Some(Tier::Gold));
     assert_eq!(
-        me.value.quota.as_ref().unwrap()["uploads_in_24h"]["used"],
-        3
+        me.value
+            .quota
+            .as_ref()
+            .unwrap()
+            .uploads_in_24h
+            .as_ref()
+            .unwrap()
+            .used,
+        Some(3)
     );
     assert_eq!(me.value.extra["chat"]["x"], "y");
     assert_eq!(client.tier(), Tier::Gold);
@@ -293,7 +305,7 @@ async fn list_replays_sends_every_filter() {
         max_rank: Some(Rank::SupersonicLegend),
         pro: true,
         uploader: Some("me".into()),
-        created_after: Some("2026-01-01T00:00:00Z".into()),
+        created_after: Some("2026-01-01T00:00:00Z".parse().unwrap()),
         ..ReplayFilter::new()
     }
     .player_name("Al ice")
@@ -419,23 +431,26 @@ async fn get_replay_decodes_ok_pending_and_failed() {
     .await;
     let client = client(&server);
     let ok = client.get_replay("ok-1").await.unwrap();
-    match &ok.value {
-        Replay::Ok(detail) => {
-            assert_eq!(detail.title.as_deref(), Some("Final"));
-            assert_eq!(detail.team_size, Some(3));
-            let blue = detail.blue.as_ref().unwrap();
-            assert_eq!(blue.players[0].car_name.as_deref(), Some("Octane"));
-            assert_eq!(blue.players[0].stats.as_ref().unwrap()["core"]["goals"], 2);
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(
-        matches!(client.get_replay("pend-2").await.unwrap().value, Replay::Pending(c) if c.created.is_some())
+    let detail: &Replay = &ok.value;
+    assert_eq!(detail.status, Some(ReplayStatus::Ok));
+    assert_eq!(detail.title.as_deref(), Some("Final"));
+    assert_eq!(detail.team_size, Some(3));
+    let blue = detail.blue.as_ref().unwrap();
+    assert_eq!(blue.players[0].car_name.as_deref(), Some("Octane"));
+    assert_eq!(blue.players[0].core().unwrap().goals, Some(2.0));
+    assert_eq!(
+        detail.server.as_ref().unwrap().region.as_deref(),
+        Some("Europe")
     );
-    assert!(matches!(
-        client.get_replay("fail-3").await.unwrap().value,
-        Replay::Failed(_)
-    ));
+    let pending = client.get_replay("pend-2").await.unwrap().value;
+    assert_eq!(pending.status, Some(ReplayStatus::Pending));
+    assert_eq!(
+        pending.created.map(|t| t.to_string()).as_deref(),
+        Some("2026-11-26T10:00:00Z")
+    );
+    assert!(pending.blue.is_none());
+    let failed = client.get_replay("fail-3").await.unwrap().value;
+    assert_eq!(failed.status, Some(ReplayStatus::Failed));
     let err = client.get_replay("nope").await.unwrap_err();
     assert!(
         matches!(
@@ -632,7 +647,7 @@ async fn get_group_and_patch_group() {
     .await;
     let client = client(&server);
     let group = client.get_group("g1").await.unwrap();
-    assert_eq!(group.value.status.as_deref(), Some("ok"));
+    assert_eq!(group.value.status, Some(GroupStatus::Ok));
     assert_eq!(group.value.players.len(), 1);
     assert_eq!(group.operation, Operation::GetGroup);
     client
@@ -869,4 +884,127 @@ async fn requests_are_paced_per_category() {
         requests[3].at - requests[2].at < Duration::from_millis(450),
         "list waited for core"
     );
+}
+
+#[tokio::test]
+async fn count_details_and_limit_build_on_the_list() {
+    let server = FakeServer::start(|req| match req.path.as_str() {
+        "/replays" => match (req.query_one("count"), req.query_one("after")) {
+            (Some("1"), _) => Reply::json(200, json!({"count": 1234, "list": [replay_item("a")]})),
+            (_, None) => Reply::json(
+                200,
+                json!({"count": 3, "list": [replay_item("a"), replay_item("b")],
+                       "next": format!("http://{}/replays?after=p2", req.header("host").unwrap())}),
+            ),
+            _ => Reply::json(200, json!({"count": 3, "list": [replay_item("c")]})),
+        },
+        path => Reply::json(
+            200,
+            json!({"id": path.trim_start_matches("/replays/"), "status": "ok", "title": "T"}),
+        ),
+    })
+    .await;
+    let client = client(&server);
+    let filter = ReplayFilter::mine();
+    assert_eq!(client.count_replays(&filter).await.unwrap(), 1234);
+    assert_eq!(server.requests()[0].query_one("count"), Some("1"));
+    assert_eq!(server.requests()[0].query_one("uploader"), Some("me"));
+
+    let details = client.replay_details(&filter).collect_all().await.unwrap();
+    let ids: Vec<&str> = details.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    assert!(details.iter().all(|r| r.title.as_deref() == Some("T")));
+
+    let before = server.requests().len();
+    let first_two = client
+        .replays(&filter)
+        .limit(2)
+        .collect_all()
+        .await
+        .unwrap();
+    assert_eq!(first_two.len(), 2);
+    assert_eq!(
+        server.requests().len() - before,
+        1,
+        "no page past the second item"
+    );
+}
+
+#[tokio::test]
+async fn group_replays_walk_the_tree_and_download_group_mirrors_it() {
+    // top ─┬─ replays t1
+    //      ├─ child "../c1" ─ replays c1a, and grandchild c2 ─ replay c2a
+    //      └─ child "top" again (a cycle): walked once
+    let server = FakeServer::start(|req| {
+        let group = req.query_one("group").unwrap_or_default().to_string();
+        let items = |ids: &[&str]| json!({"list": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>()});
+        match (req.path.as_str(), group.as_str()) {
+            ("/groups", "top") => Reply::json(200, items(&["../c1", "top"])),
+            ("/groups", "../c1") => Reply::json(200, items(&["c2"])),
+            ("/groups", _) => Reply::json(200, items(&[])),
+            ("/replays", "top") => Reply::json(200, items(&["t1"])),
+            ("/replays", "../c1") => Reply::json(200, items(&["c1a"])),
+            ("/replays", "c2") => Reply::json(200, items(&["c2a"])),
+            ("/replays", _) => Reply::json(200, items(&[])),
+            (path, _) if path.ends_with("/file") => Reply::bytes(200, path.as_bytes().to_vec()),
+            _ => Reply::json(404, json!({"error": "no"})),
+        }
+    })
+    .await;
+    let client = client(&server);
+    let found = client.group_replays("top").collect_all().await.unwrap();
+    let seen: Vec<(String, &str)> = found
+        .iter()
+        .map(|f| (f.path.join(">"), f.replay.id.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("top".to_string(), "t1"),
+            ("top>../c1".to_string(), "c1a"),
+            ("top>../c1>c2".to_string(), "c2a"),
+        ]
+    );
+
+    let dir = std::env::temp_dir().join(format!("bc-group-{}", std::process::id()));
+    let files = client.download_group("top", &dir).await.unwrap();
+    let relative: Vec<String> = files
+        .iter()
+        .map(|f| f.strip_prefix(&dir).unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        relative,
+        [
+            "top/t1.replay",
+            "top/_c1/c1a.replay",
+            "top/_c1/c2/c2a.replay"
+        ],
+        "server ids never climb out of the folder"
+    );
+    assert_eq!(
+        std::fs::read(&files[2]).unwrap(),
+        b"/replays/c2a/file".to_vec()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_upload_from_a_missing_file_is_a_local_error_and_sends_nothing() {
+    let server = FakeServer::scripted(vec![Reply::json(201, json!({"id": "x"}))]).await;
+    let err = client(&server)
+        .upload(&Upload::from_path("/no/such/dir/game.replay"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Io {
+                operation: Operation::Upload,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.is_transient());
+    assert!(server.requests().is_empty());
 }

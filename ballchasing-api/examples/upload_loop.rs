@@ -4,7 +4,7 @@
 //!
 //! `upload_loop URL FILE N`
 
-use autochase::api::{Client, Tier, Upload, Visibility};
+use ballchasing_api::{Client, Tier, Upload, Visibility};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -1,16 +1,17 @@
 //! The client's error type: one variant per meaning of a failed call, decided by the HTTP
 //! status first and the body second, so an HTML gateway page never hides a 504.
 
+use std::fmt;
 use std::time::Duration;
 
+use bytes::Bytes;
 use reqwest::StatusCode;
 
-use super::response::Operation;
+use crate::excerpt::{error_message, snippet};
+use crate::response::Operation;
 
-/// The longest body excerpt kept in an error, in bytes.
-const SNIPPET_LEN: usize = 200;
-
-/// Everything a call can fail with. No variant's message or `Debug` contains the token.
+/// Everything a call can fail with. No variant's message or `Debug` contains the token:
+/// every text that came from the server is scrubbed before it is stored.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -24,7 +25,7 @@ pub enum Error {
     },
     /// 401: the token is missing or refused.
     #[error(
-        "{operation}: ballchasing refused the API token (401: {message}); create or copy a token at https://ballchasing.com/upload and set it in the config"
+        "{operation}: ballchasing refused the API token (401: {message}); a token is created at https://ballchasing.com/upload"
     )]
     Unauthorized {
         /// The operation.
@@ -53,7 +54,8 @@ pub enum Error {
     RateLimited {
         /// The operation.
         operation: Operation,
-        /// The server's `Retry-After`, when it sent one.
+        /// The server's own `Retry-After` (seconds or HTTP date), unclamped; the client's
+        /// shared cooldown is clamped to [`ClientBuilder::max_cooldown`](crate::ClientBuilder::max_cooldown).
         retry_after: Option<Duration>,
     },
     /// 429 whose message says the upload quota is used up: hours, not seconds, until it frees.
@@ -65,7 +67,7 @@ pub enum Error {
         operation: Operation,
         /// The server's message.
         message: String,
-        /// The server's `Retry-After`, when it sent one.
+        /// The server's own `Retry-After`, unclamped, when it sent one.
         retry_after: Option<Duration>,
     },
     /// 5xx: a fault on ballchasing's side or its proxy (often an HTML page).
@@ -77,6 +79,17 @@ pub enum Error {
         status: StatusCode,
         /// The server's `error` text, or an excerpt of the page.
         message: String,
+    },
+    /// A 3xx answer. API calls never follow redirects: a redirected upload would be repeated
+    /// as a GET without its file, and the token would travel to wherever it points.
+    #[error("{operation}: the API answered {status} and pointed to {}; redirects are not followed (is the base URL right?)", location.as_deref().unwrap_or("nowhere (no Location header)"))]
+    Redirect {
+        /// The operation.
+        operation: Operation,
+        /// The 3xx status.
+        status: StatusCode,
+        /// The `Location` header, when there was one (shortened, token scrubbed).
+        location: Option<String>,
     },
     /// Any other status the API does not document.
     #[error("{operation}: unexpected HTTP status {status}: {snippet}")]
@@ -103,20 +116,34 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// A success status whose body did not decode.
+    /// The answer was larger than this operation's limit ([`BodyLimits`](crate::BodyLimits));
+    /// reading stopped there.
+    #[error("{operation}: the answer is larger than the {limit}-byte limit for it (BodyLimits)")]
+    TooLarge {
+        /// The operation.
+        operation: Operation,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A success status whose body did not decode into the typed model (or, for an upload,
+    /// carried no usable replay id). The whole body is kept: [`Error::body`] gives it back,
+    /// for example to read it as a `serde_json::Value`.
     #[error(
-        "{operation}: could not decode the answer ({status}): {source}; body starts with: {snippet}"
+        "{operation}: could not decode the answer ({status}) at `{path}`: {reason}; body starts with: {snippet}"
     )]
     Decode {
         /// The operation.
         operation: Operation,
         /// The status code.
         status: StatusCode,
+        /// Where in the JSON it failed, e.g. `blue.players[2].stats.core.goals`.
+        path: String,
+        /// What was wrong there.
+        reason: String,
         /// A body excerpt.
         snippet: String,
-        /// The decoder's error.
-        #[source]
-        source: serde_json::Error,
+        /// The whole body (token scrubbed).
+        body: RawBody,
     },
     /// The call was refused on this side before anything was sent.
     #[error("{operation}: {reason}")]
@@ -136,18 +163,28 @@ pub enum Error {
         /// The link the server sent.
         url: String,
     },
-    /// Writing a download failed.
-    #[error("{operation}: could not write the download: {source}")]
+    /// Reading an upload from disk or writing a download failed.
+    #[error("{operation}: local file error: {source}")]
     Io {
         /// The operation.
         operation: Operation,
-        /// The writer's error.
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
-    /// The client could not be built (bad base URL, TLS setup).
+    /// The client could not be built (bad base URL, TLS setup, bad setting).
     #[error("invalid client configuration: {0}")]
     Config(String),
+}
+
+/// A whole answer body kept in an error; its `Debug` shows only its size.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawBody(pub Bytes);
+
+impl fmt::Debug for RawBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawBody({} bytes)", self.0.len())
+    }
 }
 
 fn retry_after_text(retry_after: &Option<Duration>) -> String {
@@ -159,6 +196,12 @@ fn retry_after_text(retry_after: &Option<Duration>) -> String {
 
 impl Error {
     /// The operation that failed, when the error belongs to one.
+    ///
+    /// ```
+    /// use ballchasing_api::{Error, Operation};
+    /// let err = Error::Timeout { operation: Operation::Maps };
+    /// assert_eq!(err.operation(), Some(Operation::Maps));
+    /// ```
     pub fn operation(&self) -> Option<Operation> {
         match self {
             Error::BadRequest { operation, .. }
@@ -168,9 +211,11 @@ impl Error {
             | Error::RateLimited { operation, .. }
             | Error::QuotaExceeded { operation, .. }
             | Error::Server { operation, .. }
+            | Error::Redirect { operation, .. }
             | Error::UnexpectedStatus { operation, .. }
             | Error::Timeout { operation }
             | Error::Transport { operation, .. }
+            | Error::TooLarge { operation, .. }
             | Error::Decode { operation, .. }
             | Error::InvalidInput { operation, .. }
             | Error::UnsafeNext { operation, .. }
@@ -180,6 +225,12 @@ impl Error {
     }
 
     /// The HTTP status, when the server answered.
+    ///
+    /// ```
+    /// use ballchasing_api::{Error, Operation};
+    /// let err = Error::NotFound { operation: Operation::GetReplay, message: "gone".into() };
+    /// assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+    /// ```
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::BadRequest { .. } => Some(StatusCode::BAD_REQUEST),
@@ -190,6 +241,7 @@ impl Error {
                 Some(StatusCode::TOO_MANY_REQUESTS)
             }
             Error::Server { status, .. }
+            | Error::Redirect { status, .. }
             | Error::UnexpectedStatus { status, .. }
             | Error::Decode { status, .. } => Some(*status),
             _ => None,
@@ -197,8 +249,15 @@ impl Error {
     }
 
     /// True when the same request may succeed later without any change: server faults,
-    /// gateway pages, timeouts, broken connections and rate limits. Quota, 4xx and local
-    /// errors are not: repeating them only hammers the server.
+    /// gateway pages, timeouts, broken connections and rate limits. Quota, 4xx, redirects,
+    /// oversized or undecodable answers and local errors are not: repeating them only
+    /// hammers the server.
+    ///
+    /// ```
+    /// use ballchasing_api::{Error, Operation};
+    /// assert!(Error::Timeout { operation: Operation::Upload }.is_transient());
+    /// assert!(!Error::TooLarge { operation: Operation::Upload, limit: 1 }.is_transient());
+    /// ```
     pub fn is_transient(&self) -> bool {
         match self {
             Error::RateLimited { .. } | Error::Server { .. } | Error::Timeout { .. } => true,
@@ -206,17 +265,48 @@ impl Error {
             _ => false,
         }
     }
+
+    /// The whole body of an answer that did not decode: the way out when one value of a
+    /// real answer does not fit the typed model.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ballchasing_api::Client) -> Result<(), ballchasing_api::Error> {
+    /// match client.get_replay("2d7a…").await {
+    ///     Ok(replay) => println!("{:?}", replay.value.title),
+    ///     Err(err) => match err.body() {
+    ///         Some(body) => {
+    ///             let raw: serde_json::Value = serde_json::from_slice(body).unwrap();
+    ///             println!("{err}; title {}", raw["title"]);
+    ///         }
+    ///         None => return Err(err),
+    ///     },
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn body(&self) -> Option<&[u8]> {
+        match self {
+            Error::Decode { body, .. } => Some(&body.0),
+            _ => None,
+        }
+    }
 }
 
-/// Maps a non-success status and its body to the error it means.
+/// Maps a non-success status, its `Location` and its (already scrubbed) body to the error it
+/// means.
 pub(crate) fn classify(
     operation: Operation,
     status: StatusCode,
     retry_after: Option<Duration>,
+    location: Option<String>,
     body: &[u8],
 ) -> Error {
     let message = error_message(body);
     match status.as_u16() {
+        300..=399 => Error::Redirect {
+            operation,
+            status,
+            location,
+        },
         400 => Error::BadRequest { operation, message },
         401 => Error::Unauthorized { operation, message },
         403 => Error::Forbidden { operation, message },
@@ -243,55 +333,6 @@ pub(crate) fn classify(
     }
 }
 
-/// The `error` field of a JSON body, else a short excerpt of whatever the body is.
-pub(crate) fn error_message(body: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct ErrorBody {
-        error: String,
-    }
-    match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(parsed) => truncate(parsed.error.trim()),
-        Err(_) if body.iter().all(u8::is_ascii_whitespace) => "(empty body)".to_owned(),
-        Err(_) => snippet(body),
-    }
-}
-
-/// A one-line excerpt of a body for messages: HTML tags dropped, whitespace folded, cut short.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(4 * SNIPPET_LEN)]);
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in text.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if in_tag => {}
-            c if c.is_whitespace() => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    let folded = out.split_whitespace().collect::<Vec<_>>().join(" ");
-    if folded.is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        truncate(&folded)
-    }
-}
-
-fn truncate(text: &str) -> String {
-    if text.len() <= SNIPPET_LEN {
-        return text.to_owned();
-    }
-    let mut end = SNIPPET_LEN;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,6 +341,7 @@ mod tests {
         classify(
             Operation::Upload,
             StatusCode::from_u16(status).unwrap(),
+            None,
             None,
             body.as_bytes(),
         )
@@ -332,6 +374,7 @@ mod tests {
                 "<html><body><h1>504 Gateway Time-out</h1></body></html>",
                 "Server",
             ),
+            (301, "", "Redirect"),
             (418, "teapot", "UnexpectedStatus"),
         ];
         for (status, body, expected) in cases {
@@ -343,28 +386,21 @@ mod tests {
     }
 
     #[test]
-    fn html_pages_become_short_readable_messages() {
-        let err = class(
-            504,
-            "<html>\n<head><title>504 Gateway Time-out</title></head>\n<body>\n<center><h1>504 Gateway Time-out</h1></center>\n<hr><center>nginx</center></body></html>",
-        );
-        assert_eq!(
-            err.to_string(),
-            "upload: ballchasing server error (504 Gateway Timeout): 504 Gateway Time-out 504 Gateway Time-out nginx"
-        );
-        assert!(err.is_transient());
-        let long = "x".repeat(5000);
-        assert!(snippet(long.as_bytes()).chars().count() <= SNIPPET_LEN + 1);
-        assert_eq!(error_message(b"  "), "(empty body)");
-    }
-
-    #[test]
     fn only_transient_errors_are_transient() {
         assert!(class(429, "").is_transient());
         assert!(class(502, "").is_transient());
-        for permanent in [400, 401, 403, 404, 418] {
+        for permanent in [301, 302, 400, 401, 403, 404, 418] {
             assert!(!class(permanent, "").is_transient(), "{permanent}");
         }
         assert!(!class(429, r#"{"error":"Quota reached"}"#).is_transient());
+    }
+
+    #[test]
+    fn messages_read_like_a_library_not_an_app() {
+        let text = class(401, r#"{"error":"missing API key"}"#).to_string();
+        assert!(text.contains("refused the API token"), "{text}");
+        assert!(!text.contains("config"), "{text}");
+        let body = RawBody(Bytes::from(vec![b'x'; 5000]));
+        assert_eq!(format!("{body:?}"), "RawBody(5000 bytes)");
     }
 }

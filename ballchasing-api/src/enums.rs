@@ -25,6 +25,10 @@ macro_rules! open_enum {
             pub const KNOWN: &'static [$name] = &[$($name::$variant,)+];
 
             /// The value as the API spells it.
+            ///
+            /// ```
+            /// assert_eq!(ballchasing_api::Playlist::RankedDoubles.as_str(), "ranked-doubles");
+            /// ```
             pub fn as_str(&self) -> &str {
                 match self {
                     $($name::$variant => $wire,)+
@@ -33,12 +37,21 @@ macro_rules! open_enum {
             }
 
             /// Parses a wire value; case-insensitive for known values, never fails.
+            ///
+            /// ```
+            /// assert_eq!(ballchasing_api::Tier::parse("GC"), ballchasing_api::Tier::Gc);
+            /// assert_eq!(ballchasing_api::Tier::parse("mythic").as_str(), "mythic");
+            /// ```
             pub fn parse(raw: &str) -> Self {
                 $(if raw.eq_ignore_ascii_case($wire) { return $name::$variant; })+
                 $name::Other(raw.to_owned())
             }
 
             /// True when the value is not one this version knows.
+            ///
+            /// ```
+            /// assert!(ballchasing_api::Visibility::parse("public-team").is_other());
+            /// ```
             pub fn is_other(&self) -> bool {
                 matches!(self, $name::Other(_))
             }
@@ -196,6 +209,24 @@ open_enum! {
     SortDir {
         Asc => "asc",
         Desc => "desc",
+    }
+}
+
+open_enum! {
+    /// A replay's processing state (`status` of `GET /replays/{id}`).
+    ReplayStatus {
+        Ok => "ok",
+        Pending => "pending",
+        Failed => "failed",
+    }
+}
+
+open_enum! {
+    /// A group's state (`status` of `GET /groups/{id}`).
+    GroupStatus {
+        Ok => "ok",
+        PendingReplays => "pending_replays",
+        FailedReplays => "failed_replays",
     }
 }
 
