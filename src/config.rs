@@ -125,6 +125,8 @@ pub struct Pauses {
     pub quota: Duration,
     /// Floor for a quota park (default a minute).
     pub quota_min: Duration,
+    /// After the upload address answered 404 or a redirect (default 10 minutes).
+    pub endpoint: Duration,
 }
 
 impl Default for Pauses {
@@ -134,6 +136,7 @@ impl Default for Pauses {
             quota: Duration::from_secs(30 * 60),
             // At most one probe a minute, whatever `Retry-After` says.
             quota_min: Duration::from_secs(60),
+            endpoint: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -406,8 +409,12 @@ impl Config {
         };
         Client::builder(token)
             .base_url(&self.api_url)
+            .user_agent(concat!("autochase/", env!("CARGO_PKG_VERSION")))
             .upload_rate(self.upload_rate)
             .timeout(self.request_timeout)
+            // A long Retry-After parks uploads in the engine, recorded and shown by
+            // `status`; the client's own shared cooldown stays short.
+            .max_cooldown(Duration::from_secs(60))
             // The engine retries forever with its own, longer backoff; the client only
             // smooths over blips.
             .retry(RetryPolicy {

@@ -54,17 +54,17 @@ pub fn scan(dirs: &[PathBuf]) -> Vec<PathBuf> {
     found
 }
 
-/// Which events say a file may have new content.
-fn is_content_event(kind: &EventKind) -> bool {
+/// Which events say a replay file may have new content, or may be gone (a replay waiting
+/// for its upload must not wait for a file that was deleted or moved away).
+fn is_file_event(kind: &EventKind) -> bool {
     matches!(
         kind,
         EventKind::Create(_)
+            | EventKind::Remove(_)
             | EventKind::Modify(ModifyKind::Data(_))
             | EventKind::Modify(ModifyKind::Any)
             | EventKind::Modify(ModifyKind::Other)
-            | EventKind::Modify(ModifyKind::Name(
-                RenameMode::To | RenameMode::Both | RenameMode::Any
-            ))
+            | EventKind::Modify(ModifyKind::Name(_))
             | EventKind::Access(AccessKind::Close(AccessMode::Write))
             | EventKind::Any
     )
@@ -218,7 +218,7 @@ fn make_watcher(
             }
             for path in &event.paths {
                 if is_replay(path) {
-                    if is_content_event(&event.kind) {
+                    if is_file_event(&event.kind) {
                         // A blocking send on notify's own thread: an event is never dropped.
                         let _ = events.blocking_send(Hint::Seen {
                             path: path.clone(),
@@ -279,20 +279,23 @@ mod tests {
     }
 
     #[test]
-    fn content_events_are_the_documented_ones() {
+    fn file_events_are_the_documented_ones_and_removals() {
         use notify::event::{CreateKind, DataChange, RemoveKind};
-        assert!(is_content_event(&EventKind::Create(CreateKind::File)));
-        assert!(is_content_event(&EventKind::Modify(ModifyKind::Data(
+        assert!(is_file_event(&EventKind::Create(CreateKind::File)));
+        assert!(is_file_event(&EventKind::Modify(ModifyKind::Data(
             DataChange::Any
         ))));
-        assert!(is_content_event(&EventKind::Access(AccessKind::Close(
+        assert!(is_file_event(&EventKind::Access(AccessKind::Close(
             AccessMode::Write
         ))));
-        assert!(is_content_event(&EventKind::Modify(ModifyKind::Name(
+        assert!(is_file_event(&EventKind::Modify(ModifyKind::Name(
             RenameMode::To
         ))));
-        assert!(!is_content_event(&EventKind::Remove(RemoveKind::File)));
-        assert!(!is_content_event(&EventKind::Access(AccessKind::Open(
+        assert!(is_file_event(&EventKind::Remove(RemoveKind::File)));
+        assert!(is_file_event(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::From
+        ))));
+        assert!(!is_file_event(&EventKind::Access(AccessKind::Open(
             AccessMode::Read
         ))));
     }

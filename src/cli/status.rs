@@ -67,16 +67,34 @@ pub fn run(config: &Config, json: bool) -> ExitCode {
         of(Status::Skipped).count()
     );
     if let Some(pause) = &state.pause {
-        let what = match pause.cause {
-            PauseCause::Quota => "parked on the upload quota",
-            PauseCause::Token => "paused: the token was refused",
+        let (what, then) = match pause.cause {
+            PauseCause::Quota => (
+                "parked on the upload quota",
+                "they go again by themselves when it frees",
+            ),
+            PauseCause::RateLimit => (
+                "paused: ballchasing asked to wait",
+                "they go again by themselves",
+            ),
+            PauseCause::Trouble => (
+                "held back: ballchasing keeps failing",
+                "they go again by themselves",
+            ),
+            PauseCause::Token => (
+                "paused: ballchasing refused the token",
+                "put a working token in the config (picked up at once)",
+            ),
+            PauseCause::Endpoint => (
+                "paused: the upload address looks wrong",
+                "check `api_url` in the config (picked up at once)",
+            ),
         };
         match pause.remaining() {
             Some(left) => {
                 let left =
                     humantime::format_duration(std::time::Duration::from_secs(left.as_secs()));
                 println!(
-                    "uploads {what} until {} (in {left}); they resume by themselves\n  last answer: {}",
+                    "uploads {what} until {} (in {left}); {then}\n  last answer: {}",
                     pause.until, pause.reason
                 );
             }

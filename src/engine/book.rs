@@ -1,6 +1,7 @@
 //! The engine's book: the state in memory and its journal on disk, changed together so they
 //! never disagree, with the index from file paths to the replays they hold.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::groups::GroupEntry;
@@ -13,6 +14,10 @@ pub struct Book {
     journal: Journal,
     state: State,
     by_path: PathIndex,
+    /// Other files holding a replay already recorded (copies under another name), with the
+    /// size and mtime they had: a rescan passes them over while they stay the same. Not
+    /// kept in the journal: after a restart each is read once more (its header only).
+    aliases: HashMap<PathBuf, (String, u64, u64)>,
 }
 
 impl Book {
@@ -27,6 +32,7 @@ impl Book {
                 journal,
                 state,
                 by_path,
+                aliases: HashMap::new(),
             },
             loaded,
         ))
@@ -137,14 +143,28 @@ impl Book {
         Ok(())
     }
 
+    /// Remembers that `path` is a copy of replay `id`, as it is now.
+    pub fn alias(&mut self, path: &Path, id: &str, size: u64, mtime_ns: u64) {
+        self.aliases
+            .insert(path.to_path_buf(), (id.to_owned(), size, mtime_ns));
+    }
+
     /// A file a rescan finds again needs no reading when its size and mtime match a replay
-    /// already settled (or a file already judged invalid).
+    /// already settled, a copy of one, or a file already judged invalid.
     pub fn settled(&self, path: &Path, stamp: Option<(u64, u64)>) -> bool {
         let Some((size, mtime)) = stamp else {
             return false;
         };
         if let Some(bad) = self.state.invalid.get(path) {
             return bad.size == size && bad.mtime_ns == mtime;
+        }
+        if let Some((id, s, m)) = self.aliases.get(path)
+            && (*s, *m) == (size, mtime)
+            && self
+                .record(id)
+                .is_some_and(|r| r.status == Status::Uploaded)
+        {
+            return true;
         }
         self.record_at(path).is_some_and(|r| {
             r.size == size

@@ -28,16 +28,6 @@ impl Engine {
         if client_changed {
             match config.client() {
                 Ok(client) => {
-                    let token_paused = self
-                        .book
-                        .state()
-                        .pause
-                        .as_ref()
-                        .is_some_and(|p| p.cause == PauseCause::Token);
-                    if config.token != self.config.token && token_paused {
-                        info!("new token: trying uploads again");
-                        self.resume()?;
-                    }
                     if client.is_none() && !self.uploader.said_no_token {
                         warn!("the reloaded config has no API token: uploads wait for one");
                     }
@@ -49,6 +39,14 @@ impl Engine {
                     return Ok(());
                 }
             }
+        }
+        // A reload is the user acting on what held uploads back (a token, the address, a
+        // server that asked to wait): try again now. Only a used-up quota stays parked.
+        let paused = self.book.state().pause.as_ref().map(|p| p.cause);
+        if paused.is_some_and(|cause| cause != PauseCause::Quota) {
+            info!("config reloaded: trying uploads again");
+            self.uploader.trouble = 0;
+            self.resume()?;
         }
         let mut state_dir_kept = (*config).clone();
         state_dir_kept.state_dir = self.config.state_dir.clone();

@@ -23,6 +23,7 @@ impl Engine {
     pub(super) fn start_checks(&mut self) {
         let max = self.config.max_replay_size;
         for path in self.queue.start_checks(Instant::now()) {
+            self.checks_started += 1;
             self.checks.spawn_blocking(move || {
                 let result = check::check_file(&path, max);
                 (path, result)
@@ -77,6 +78,7 @@ impl Engine {
             }
             FileCheck::Gone => {
                 debug!(path = %path.display(), "file gone before it could be read");
+                self.lost(&path, "its file was deleted")?;
                 self.report(Report::invalid(&path, "file not found".into()));
                 AfterCheck::Done
             }
@@ -110,6 +112,23 @@ impl Engine {
         Ok(())
     }
 
+    /// The pending replay recorded at `path`, if any, can no longer be uploaded from it: its
+    /// file is gone or holds something else now. Recorded missing (never left pending
+    /// forever); if the replay shows up again, it is queued again.
+    fn lost(&mut self, path: &Path, why: &str) -> Result<(), StateError> {
+        let Some(mut record) = self
+            .book
+            .record_at(path)
+            .filter(|r| r.status == Status::Pending)
+            .cloned()
+        else {
+            return Ok(());
+        };
+        warn!(replay = %record.id, path = %path.display(), %why, "a replay waiting for its upload is no longer in its file");
+        record.missing(format!("{why} before it could be uploaded"));
+        self.book.save(record)
+    }
+
     /// Records a file that will not be uploaded, and why.
     fn fail_file(
         &mut self,
@@ -118,6 +137,7 @@ impl Engine {
         mtime_ns: u64,
         reason: String,
     ) -> Result<(), StateError> {
+        self.lost(path, "its file is no longer a complete replay")?;
         warn!(path = %path.display(), %reason, "not uploading");
         self.notify(format!("Not uploaded: {}", check::file_name(path)), &reason);
         self.book.invalid(InvalidFile {
@@ -139,12 +159,21 @@ impl Engine {
         baseline: bool,
     ) -> Result<AfterCheck, StateError> {
         let id = file.id(path);
+        if self.book.record_at(path).is_some_and(|old| old.id != id) {
+            self.lost(path, &format!("its file now holds another replay ({id})"))?;
+        }
         let existing = self.book.record(&id).cloned();
         let mut record = existing
             .clone()
             .unwrap_or_else(|| Record::pending(id.clone(), path.to_path_buf()));
         let new_bytes = record.sha256 != file.sha256;
-        let changed = record.seen_as(path, file.size, file.mtime_ns, &file.sha256);
+        // A copy of a replay under another name leaves the record where it is while the first
+        // file still exists, so the record does not flip between copies at every scan.
+        let copy = record.path != path && existing.is_some() && record.path.exists();
+        let changed = match copy {
+            true => false,
+            false => record.seen_as(path, file.size, file.mtime_ns, &file.sha256),
+        };
         let filtered = match self.force {
             true => None,
             false => self.config.filter.skip_reason(&file.info),
@@ -154,6 +183,9 @@ impl Engine {
                 // Same Id: an in-game rename or a Steam Cloud restore. Never upload again.
                 if changed {
                     self.book.save(record.clone())?;
+                }
+                if copy {
+                    self.book.alias(path, &id, file.size, file.mtime_ns);
                 }
                 debug!(replay = %id, status = ?record.status, "already handled");
                 self.report(Report::of(path, &record, false));

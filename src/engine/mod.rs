@@ -27,7 +27,7 @@ use tracing::{error, info, warn};
 
 use crate::api::Client;
 use crate::config::Config;
-use crate::state::{PauseCause, State, StateError};
+use crate::state::{PauseCause, Record, State, StateError, Status};
 use crate::watcher::Hint;
 use book::Book;
 use check::FileCheck;
@@ -73,6 +73,7 @@ pub struct Engine {
     adopt_folders: bool,
     initial_scan_done: bool,
     scans: u64,
+    checks_started: u64,
     reloads: u64,
     status: watch::Sender<EngineStatus>,
 }
@@ -101,26 +102,35 @@ impl Engine {
         if mode == Mode::Daemon
             && let Some(saved) = book.state().pause.clone()
         {
+            let kept = matches!(saved.cause, PauseCause::Quota | PauseCause::RateLimit);
             match saved.remaining() {
-                Some(left) if saved.cause == PauseCause::Quota => {
-                    warn!(until = %saved.until, reason = %saved.reason, "uploads still parked on the upload quota");
+                Some(left) if kept => {
+                    // A park recorded far in the future (a clock set wrong, a bogus answer)
+                    // never holds uploads back longer than ballchasing's longest window.
+                    let left = left.min(verdict::WAIT_MAX);
+                    warn!(until = %saved.until, reason = %saved.reason, "uploads still parked");
                     pause = Some((Instant::now() + left, saved.reason));
                 }
                 _ => book.resumed()?,
             }
         }
         let adopt_folders = book.state().baseline == Some(true) && book.state().folders.is_empty();
+        let mut queue = Queue::new(MAX_CHECKS);
+        if mode == Mode::Daemon {
+            requeue_pending(&mut book, &mut queue)?;
+        }
         Ok(Engine {
             config,
             mode,
             book,
-            queue: Queue::new(MAX_CHECKS),
+            queue,
             checks: JoinSet::new(),
             uploader: Uploader {
                 client,
                 flight: None,
                 pause,
                 plain_429s: 0,
+                trouble: 0,
                 account: None,
                 said_no_token: false,
             },
@@ -132,6 +142,7 @@ impl Engine {
             adopt_folders,
             initial_scan_done: mode == Mode::OneShot,
             scans: 0,
+            checks_started: 0,
             reloads: 0,
             status: watch::Sender::new(EngineStatus::default()),
         })
@@ -230,6 +241,7 @@ impl Engine {
             queued: self.queue.queued(),
             checking: self.queue.checking(),
             scans: self.scans,
+            checks: self.checks_started,
             reloads: self.reloads,
             paused,
         };
@@ -415,6 +427,31 @@ impl Engine {
             let _ = tx.send(report);
         }
     }
+}
+
+/// Every replay left pending (by an earlier run, by `upload`, in any folder) is finished by
+/// the daemon: checked again now, or recorded missing when its file is gone.
+fn requeue_pending(book: &mut Book, queue: &mut Queue) -> Result<(), StateError> {
+    let now = Instant::now();
+    let pending: Vec<Record> = book
+        .state()
+        .replays
+        .values()
+        .filter(|r| r.status == Status::Pending)
+        .cloned()
+        .collect();
+    for mut record in pending {
+        if record.path.exists() {
+            queue.changed(&record.path, now);
+        } else {
+            warn!(replay = %record.id, path = %record.path.display(), "a replay waiting for its upload is gone from its file");
+            record.missing(
+                "its file was gone at start (deleted or moved) before it could be uploaded".into(),
+            );
+            book.save(record)?;
+        }
+    }
+    Ok(())
 }
 
 /// The next request wake-up, or never when there is no inbox (a one-shot run).

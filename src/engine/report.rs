@@ -19,6 +19,8 @@ pub struct EngineStatus {
     pub checking: usize,
     /// Full folder scans finished since start.
     pub scans: u64,
+    /// File checks started since start (each reads at least a header).
+    pub checks: u64,
     /// Config reloads applied since start.
     pub reloads: u64,
     /// Why uploads are paused, when they are.

@@ -105,7 +105,9 @@ pub fn accept(
         }
         _ => {}
     }
-    if baseline {
+    // Only a replay the state has never heard of can be one of those already there: a
+    // pending or missing one was meant to be uploaded.
+    if baseline && record.is_none() {
         return Accept::Baseline;
     }
     match filtered {
@@ -229,7 +231,9 @@ mod tests {
             (Some(Status::Refused), true, Daemon, false, None, Upload),
             (Some(Status::Refused), false, OneShot, false, None, Upload),
             (Some(Status::Pending), false, Daemon, false, None, Upload),
-            (Some(Status::Pending), false, Daemon, true, None, Baseline),
+            (Some(Status::Pending), false, Daemon, true, None, Upload),
+            (Some(Status::Missing), false, Daemon, true, None, Upload),
+            (Some(Status::Missing), true, Daemon, false, None, Upload),
         ];
         for (status, new_bytes, mode, baseline, filtered, expected) in table {
             let record = status.map(rec);

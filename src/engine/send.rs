@@ -68,6 +68,7 @@ pub fn start(
     account: Option<String>,
 ) -> InFlight {
     let task_path = path.clone();
+    let queued_id = id.clone();
     let task = tokio::spawn(async move {
         let read_path = task_path.clone();
         let max = config.max_replay_size;
@@ -76,6 +77,10 @@ pub fn start(
             .await
             .unwrap_or_else(|e| Err(Box::new(FileCheck::Unreadable(e.to_string()))));
         let (file, bytes) = match read {
+            // Overwritten in place by another replay since it was queued: not this one.
+            Ok((file, _)) if file.id(&task_path) != queued_id => {
+                return UploadEnd::Changed(Box::new(FileCheck::Complete(Box::new(file))));
+            }
             Ok(read) => read,
             Err(check) => return UploadEnd::Changed(check),
         };

@@ -23,8 +23,10 @@ pub(super) struct Uploader {
     pub(super) flight: Option<InFlight>,
     /// Every upload waits until then (quota or refused token); mirrored in the state.
     pub(super) pause: Option<(Instant, String)>,
-    /// Plain 429 answers to uploads in a row (see `rules::QUOTA_AFTER_429S`).
+    /// Plain 429 answers to uploads in a row (see `verdict::QUOTA_AFTER_429S`).
     pub(super) plain_429s: u32,
+    /// Uploads in a row that met trouble that passes (server errors, no answer).
+    pub(super) trouble: u32,
     /// The token's account (SteamID64), learned when a duplicate's owner must be checked.
     pub(super) account: Option<String>,
     pub(super) said_no_token: bool,
@@ -136,6 +138,7 @@ impl Engine {
         );
         Ok(match verdict {
             Verdict::Uploaded(outcome) => {
+                self.uploader.trouble = 0;
                 let how = match outcome.is_duplicate() {
                     true => Outcome::Duplicate,
                     false => Outcome::Created,
@@ -158,7 +161,9 @@ impl Engine {
                 self.report(Report::of(path, &record, true));
                 AfterUpload::Done
             }
-            Verdict::Failed(reason) => {
+            Verdict::Refused(reason) => {
+                // ballchasing answered, and meant it: it is working.
+                self.uploader.trouble = 0;
                 record.refused(reason.clone());
                 warn!(replay = %record.id, %reason, "ballchasing refused the replay; `autochase retry` puts it back");
                 self.notify(
@@ -169,22 +174,28 @@ impl Engine {
                 self.report(Report::of(path, &record, true));
                 AfterUpload::Done
             }
-            Verdict::PauseAll { wait, reason } => {
+            Verdict::Pause {
+                cause,
+                wait,
+                reason,
+            } => {
                 record.wait(Some(reason.clone()));
                 self.book.save(record)?;
-                self.park(PauseCause::Token, wait, reason)?;
-                AfterUpload::Retry(Instant::now())
-            }
-            Verdict::Park { wait, reason } => {
-                record.wait(Some(reason.clone()));
-                self.book.save(record)?;
-                self.park(PauseCause::Quota, wait, reason)?;
+                self.park(cause, wait, reason)?;
                 AfterUpload::Retry(Instant::now())
             }
             Verdict::Retry { wait, reason } => {
+                self.uploader.trouble += 1;
                 record.wait(Some(reason.clone()));
                 warn!(replay = %record.id, %reason, retry_in_s = wait.as_secs(), "upload will be retried");
                 self.book.save(record.clone())?;
+                if let Some(all) = verdict::trouble_pause(self.uploader.trouble) {
+                    let why = format!(
+                        "{} uploads in a row failed, the last with: {reason}",
+                        self.uploader.trouble
+                    );
+                    self.park(PauseCause::Trouble, all, why)?;
+                }
                 if self.mode == Mode::OneShot && record.attempts >= 3 {
                     self.report(Report::of(path, &record, true));
                     AfterUpload::Done
@@ -237,7 +248,24 @@ impl Engine {
         reason: String,
     ) -> Result<(), StateError> {
         let pause = Pause::new(cause, reason.clone(), wait);
-        error!(%reason, until = %pause.until, "uploads paused; they resume by themselves");
+        let until = pause.until.clone();
+        match cause {
+            PauseCause::Token => {
+                error!(%reason, "uploads paused: ballchasing refused the API token; put a working token in the config (or BALLCHASING_TOKEN): a changed config is picked up at once, and the token is tried again every minute")
+            }
+            PauseCause::Endpoint => {
+                error!(%reason, api = %self.config.api_url, "uploads paused: the upload address answered as if it were wrong; check `api_url` in the config (a changed config is picked up at once; tried again every 10 minutes)")
+            }
+            PauseCause::Quota => {
+                warn!(%reason, %until, "uploads parked on the upload quota; they go again by themselves when it frees")
+            }
+            PauseCause::RateLimit => {
+                warn!(%reason, %until, "ballchasing asked to wait; uploads go again by themselves then")
+            }
+            PauseCause::Trouble => {
+                warn!(%reason, %until, "ballchasing keeps failing; every upload waits, then goes again by itself")
+            }
+        }
         self.book.paused(pause)?;
         self.uploader.pause = Some((Instant::now() + wait, reason));
         Ok(())

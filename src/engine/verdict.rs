@@ -1,11 +1,13 @@
 //! What an upload's answer means, as a pure function: for the replay (uploaded, refused, to
-//! be tried again) and for every upload (paused for the token, parked on the quota).
+//! be tried again) and for every upload (paused: the token refused, the quota used up, the
+//! API address wrong, ballchasing asking to wait).
 
 use std::time::Duration;
 
 use super::rules::backoff;
 use crate::api::{Error, UploadOutcome};
 use crate::config::Pauses;
+use crate::state::PauseCause;
 
 /// First wait before an upload is tried again after server or network trouble.
 pub const RETRY_BASE: Duration = Duration::from_secs(5);
@@ -15,6 +17,9 @@ pub const RETRY_MAX: Duration = Duration::from_secs(300);
 /// retries, before the uploader takes them for an exhausted quota. ballchasing documents no
 /// per-second limit on uploads, and its quota answer's text is not documented.
 pub const QUOTA_AFTER_429S: u32 = 2;
+/// A `Retry-After` longer than this stops every upload (recorded, shown by `status`) rather
+/// than one replay.
+pub const LONG_WAIT: Duration = Duration::from_secs(10 * 60);
 
 /// Shortest wait after any refused upload, whatever `Retry-After` says (it may say 0).
 pub const WAIT_MIN: Duration = Duration::from_secs(1);
@@ -26,23 +31,19 @@ pub const WAIT_MAX: Duration = Duration::from_secs(24 * 3600);
 pub enum Verdict {
     /// On ballchasing (created or duplicate).
     Uploaded(UploadOutcome),
-    /// Refused for good (400 and the like): record failed with this reason.
-    Failed(String),
-    /// The token was refused: pause every upload this long; the replay stays pending.
-    PauseAll {
+    /// ballchasing refused this replay for good (a 400): recorded with this reason.
+    Refused(String),
+    /// Every upload stops this long; the replay stays pending.
+    Pause {
+        /// Why, as the state records it.
+        cause: PauseCause,
         /// How long.
         wait: Duration,
-        /// Why, for the log and `status`.
+        /// What happened and what to do, for the log and `status`.
         reason: String,
     },
-    /// Quota used up: park every upload this long; the replay stays pending.
-    Park {
-        /// How long.
-        wait: Duration,
-        /// Why.
-        reason: String,
-    },
-    /// Trouble that passes: try this replay again after the wait, never give up.
+    /// Trouble that passes: try this replay again after the wait, never give up. Trouble
+    /// several times in a row also holds back every upload (see `trouble_pause`).
     Retry {
         /// How long.
         wait: Duration,
@@ -64,27 +65,39 @@ pub fn judge_upload(
         Err(error) => error,
     };
     let reason = error.to_string();
+    let pause = |cause, wait: Duration, reason: String| Verdict::Pause {
+        cause,
+        wait: wait.clamp(WAIT_MIN, WAIT_MAX),
+        reason,
+    };
     match error {
         Error::BadRequest { message, .. } => {
-            Verdict::Failed(format!("rejected by ballchasing: {message}"))
+            Verdict::Refused(format!("rejected by ballchasing: {message}"))
         }
-        Error::Unauthorized { .. } | Error::Forbidden { .. } => Verdict::PauseAll {
-            wait: pauses.token_refused,
+        Error::Unauthorized { .. } | Error::Forbidden { .. } => {
+            pause(PauseCause::Token, pauses.token_refused, reason)
+        }
+        // The upload address itself is wrong (a wrong `api_url`, a proxy): no replay is at
+        // fault, so none is given up on.
+        Error::NotFound { .. } | Error::Redirect { .. } => {
+            pause(PauseCause::Endpoint, pauses.endpoint, reason)
+        }
+        Error::QuotaExceeded { retry_after, .. } => pause(
+            PauseCause::Quota,
+            retry_after.unwrap_or(pauses.quota).max(pauses.quota_min),
             reason,
-        },
-        Error::QuotaExceeded { retry_after, .. } => Verdict::Park {
-            wait: retry_after
-                .unwrap_or(pauses.quota)
-                .max(pauses.quota_min)
-                .clamp(WAIT_MIN, WAIT_MAX),
-            reason,
-        },
+        ),
         Error::RateLimited {
             retry_after: None, ..
-        } if plain_429s >= QUOTA_AFTER_429S => Verdict::Park {
-            wait: pauses.quota,
-            reason: format!("{reason} (repeatedly: taken for an exhausted upload quota)"),
-        },
+        } if plain_429s >= QUOTA_AFTER_429S => pause(
+            PauseCause::Quota,
+            pauses.quota,
+            format!("{reason} (repeatedly: taken for an exhausted upload quota)"),
+        ),
+        Error::RateLimited {
+            retry_after: Some(wait),
+            ..
+        } if *wait > LONG_WAIT => pause(PauseCause::RateLimit, *wait, reason),
         Error::RateLimited { retry_after, .. } => Verdict::Retry {
             wait: retry_after
                 .unwrap_or_else(|| upload_backoff(attempts))
@@ -95,17 +108,25 @@ pub fn judge_upload(
         | Error::Timeout { .. }
         | Error::Transport { .. }
         | Error::Decode { .. }
+        | Error::TooLarge { .. }
         | Error::UnexpectedStatus { .. } => Verdict::Retry {
             wait: upload_backoff(attempts),
             reason,
         },
-        _ => Verdict::Failed(reason),
+        _ => Verdict::Refused(reason),
     }
 }
 
 /// The wait before the next try of a replay after `attempts` tries: 5 s, 10 s, 20 s … 5 min.
 pub fn upload_backoff(attempts: u32) -> Duration {
     backoff(RETRY_BASE, RETRY_MAX, attempts.saturating_sub(1))
+}
+
+/// After `trouble` uploads in a row failed with trouble that passes (whatever replays they
+/// were), every upload waits: nothing after the first, then 10 s, 20 s … 5 min, so a failing
+/// server sees one upload per wait however long the backlog.
+pub fn trouble_pause(trouble: u32) -> Option<Duration> {
+    (trouble >= 2).then(|| upload_backoff(trouble))
 }
 
 #[cfg(test)]
@@ -140,7 +161,48 @@ mod tests {
             other => panic!("{other:?}"),
         };
         assert_eq!(wait(limited(0)), WAIT_MIN, "0 would be a tight loop");
-        assert_eq!(wait(limited(10 * 24 * 3600)), WAIT_MAX);
+        assert_eq!(wait(limited(600)), Duration::from_secs(600));
+        // A long wait stops every upload, recorded, and is never longer than a day.
+        for secs in [601, 999_999, u64::MAX] {
+            assert!(
+                matches!(judge(&limited(secs), 1), Verdict::Pause { cause: PauseCause::RateLimit, wait, .. } if wait == WAIT_MAX.min(Duration::from_secs(secs))),
+                "{secs}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrong_upload_address_pauses_every_upload_instead_of_failing_replays() {
+        let not_found = Err(Error::NotFound {
+            operation: Operation::Upload,
+            message: "not found".into(),
+        });
+        assert!(matches!(
+            judge(&not_found, 1),
+            Verdict::Pause {
+                cause: PauseCause::Endpoint,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn trouble_in_a_row_holds_every_upload_back_more_and_more() {
+        let table = [
+            (0, None),
+            (1, None),
+            (2, Some(10)),
+            (3, Some(20)),
+            (7, Some(300)),
+            (50, Some(300)),
+        ];
+        for (trouble, secs) in table {
+            assert_eq!(
+                trouble_pause(trouble),
+                secs.map(Duration::from_secs),
+                "{trouble}"
+            );
+        }
     }
 
     #[test]
@@ -155,7 +217,7 @@ mod tests {
             Verdict::Retry { .. }
         ));
         assert!(
-            matches!(judge_upload(&plain, 2, QUOTA_AFTER_429S, &pauses), Verdict::Park { wait, ref reason } if wait == Pauses::default().quota && reason.contains("quota"))
+            matches!(judge_upload(&plain, 2, QUOTA_AFTER_429S, &pauses), Verdict::Pause { cause: PauseCause::Quota, wait, ref reason } if wait == Pauses::default().quota && reason.contains("quota"))
         );
         let told = Err(Error::RateLimited {
             operation: Operation::Upload,
@@ -186,14 +248,14 @@ mod tests {
         };
         assert_eq!(
             judge(&Err(bad), 1),
-            Verdict::Failed("rejected by ballchasing: \"file\" not a .replay file".into())
+            Verdict::Refused("rejected by ballchasing: \"file\" not a .replay file".into())
         );
         let auth = Error::Unauthorized {
             operation: op,
             message: "missing API key".into(),
         };
         assert!(
-            matches!(judge(&Err(auth), 1), Verdict::PauseAll { wait, .. } if wait == Pauses::default().token_refused)
+            matches!(judge(&Err(auth), 1), Verdict::Pause { cause: PauseCause::Token, wait, .. } if wait == Pauses::default().token_refused)
         );
         let quota = Error::QuotaExceeded {
             operation: op,
@@ -201,7 +263,7 @@ mod tests {
             retry_after: None,
         };
         assert!(
-            matches!(judge(&Err(quota), 1), Verdict::Park { wait, .. } if wait == Pauses::default().quota)
+            matches!(judge(&Err(quota), 1), Verdict::Pause { cause: PauseCause::Quota, wait, .. } if wait == Pauses::default().quota)
         );
         let quota_soon = Error::QuotaExceeded {
             operation: op,
@@ -209,7 +271,7 @@ mod tests {
             retry_after: Some(Duration::from_secs(5)),
         };
         assert!(
-            matches!(judge(&Err(quota_soon), 1), Verdict::Park { wait, .. } if wait == MIN),
+            matches!(judge(&Err(quota_soon), 1), Verdict::Pause { cause: PauseCause::Quota, wait, .. } if wait == MIN),
             "at most one probe a minute"
         );
         let limited = Error::RateLimited {
@@ -331,16 +393,14 @@ mod properties {
                         prop_assert!(result.is_ok());
                         return Ok(()); // on ballchasing: done
                     }
-                    Verdict::Failed(reason) => {
+                    Verdict::Refused(reason) => {
                         prop_assert!(
                             matches!(answer, Answer::BadRequest),
                             "gave up on a passing problem: {reason}"
                         );
                         return Ok(());
                     }
-                    Verdict::Retry { wait, .. }
-                    | Verdict::Park { wait, .. }
-                    | Verdict::PauseAll { wait, .. } => {
+                    Verdict::Retry { wait, .. } | Verdict::Pause { wait, .. } => {
                         prop_assert!(result.is_err());
                         // Still pending: never dropped, never hammering, never forever.
                         prop_assert!(wait >= WAIT_MIN, "waits only {wait:?} after {answer:?}");

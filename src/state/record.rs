@@ -211,6 +211,12 @@ pub enum PauseCause {
     Quota,
     /// ballchasing refused the token.
     Token,
+    /// The upload address answered "not found" or pointed elsewhere: `api_url` is wrong.
+    Endpoint,
+    /// ballchasing asked to wait a long while (`Retry-After`).
+    RateLimit,
+    /// ballchasing kept failing (server errors, no answer): every upload backs off.
+    Trouble,
 }
 
 /// Uploads parked until a moment, recorded so that `status` can say so and a restart does

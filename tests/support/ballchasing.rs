@@ -39,6 +39,8 @@ pub struct Faults {
     pub retry_after: bool,
     /// Replays the account may create; beyond, 429 with a quota message.
     pub quota: Option<usize>,
+    /// Answer every upload with this (a server stuck in one misbehaviour).
+    pub always: Option<Reply>,
 }
 
 impl Default for Faults {
@@ -55,6 +57,7 @@ impl Default for Faults {
             per_hour: None,
             retry_after: false,
             quota: None,
+            always: None,
         }
     }
 }
@@ -158,6 +161,9 @@ impl Books {
     fn decide(&mut self, bytes: Vec<u8>, now: Instant) -> (Answer, Reply) {
         if let Some(reply) = self.script.pop_front() {
             return (Answer::Scripted, reply);
+        }
+        if let Some(reply) = &self.faults.always {
+            return (Answer::Scripted, reply.clone());
         }
         if self.rate_limited(now) {
             let mut reply = Reply::empty(429);
