@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher as _};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -280,7 +280,7 @@ mod tests {
 
     #[test]
     fn file_events_are_the_documented_ones_and_removals() {
-        use notify::event::{CreateKind, DataChange, RemoveKind};
+        use notify::event::{CreateKind, DataChange, RemoveKind, RenameMode};
         assert!(is_file_event(&EventKind::Create(CreateKind::File)));
         assert!(is_file_event(&EventKind::Modify(ModifyKind::Data(
             DataChange::Any
@@ -302,7 +302,7 @@ mod tests {
 
     #[test]
     fn reading_a_folder_is_not_a_structural_change() {
-        use notify::event::{CreateKind, RemoveKind};
+        use notify::event::{CreateKind, RemoveKind, RenameMode};
         assert!(is_structural_event(&EventKind::Create(CreateKind::Folder)));
         assert!(is_structural_event(&EventKind::Remove(RemoveKind::Folder)));
         assert!(is_structural_event(&EventKind::Modify(ModifyKind::Name(
