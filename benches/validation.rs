@@ -51,7 +51,7 @@ fn record(id: usize) -> Record {
     );
     r.status = Status::Uploaded;
     r.size = 1_000_000;
-    r.sha256 = "0".repeat(64);
+    r.digest = "0".repeat(64);
     r
 }
 

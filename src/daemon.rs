@@ -13,10 +13,10 @@ use tracing::info;
 
 use crate::api;
 use crate::config::Config;
-use crate::engine::{Engine, EngineStatus, Mode, Report};
+use crate::engine::{Engine, EngineStatus, Mode, Report, Sink};
 use crate::reload;
 use crate::state::StateError;
-use crate::watcher::{self, Hint};
+use crate::watcher;
 
 /// How long shutdown waits for the upload in flight (the service units allow more).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -69,22 +69,6 @@ pub fn try_lock(state_dir: &Path) -> Result<Lock, DaemonError> {
     let _ = file.set_len(0);
     let _ = writeln!(file, "{}", std::process::id());
     Ok(Lock { _file: file })
-}
-
-/// Takes the lock, waiting for a running daemon to let go; `on_wait` is called once.
-pub async fn lock_waiting(state_dir: &Path, on_wait: impl FnOnce()) -> Result<Lock, DaemonError> {
-    let mut on_wait = Some(on_wait);
-    loop {
-        match try_lock(state_dir) {
-            Err(DaemonError::AlreadyRunning(_)) => {
-                if let Some(f) = on_wait.take() {
-                    f();
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            other => return other,
-        }
-    }
 }
 
 /// True when a daemon holds the state folder's lock right now.
@@ -184,50 +168,26 @@ async fn run_engine(
     Ok(())
 }
 
-/// Expands folders to the `*.replay` files in them; files are taken as given.
-pub fn expand_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut found = watcher::scan(std::slice::from_ref(path));
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(path.clone());
-        }
-    }
-    out.dedup();
-    out
-}
-
-/// Uploads `files` once (the caller holds the lock) and returns one report per file, as
-/// they come, through `progress`. `force` uploads replays the filters would skip.
+/// Uploads `files` once, in this process, without a daemon (the caller holds the lock), and
+/// returns one report per file, as they come, through `progress`. `force` uploads replays the
+/// filters would skip.
 pub async fn upload_once(
     config: Config,
     files: Vec<PathBuf>,
     force: bool,
-    progress: impl Fn(&Report),
+    mut progress: impl FnMut(&Report),
 ) -> Result<Vec<Report>, DaemonError> {
     let client = config.client()?;
     let config = Arc::new(config);
     let mut engine = Engine::new(config.clone(), Mode::OneShot, client)?;
     let (report_tx, mut report_rx) = mpsc::unbounded_channel();
-    engine.report_to(report_tx);
-    engine.force(force);
-    let (tx, rx) = mpsc::channel(files.len().max(1));
-    for path in files {
-        tx.send(Hint::Seen {
-            path,
-            from_scan: false,
-        })
-        .await
-        .expect("the engine is not running yet, the channel has room");
-    }
-    drop(tx);
+    engine.ask(files, force, Sink::Channel(report_tx));
+    // No watcher and no scans: the engine looks at the files asked about, then stops.
+    let (_, hints) = mpsc::channel(1);
     let cancel = CancellationToken::new();
     // A one-shot upload never reloads its config: the sender goes at once.
     let (_, configs) = tokio::sync::watch::channel(config.clone());
-    let engine_task = tokio::spawn(engine.run(rx, None, configs, cancel.clone(), SHUTDOWN_GRACE));
+    let engine_task = tokio::spawn(engine.run(hints, None, configs, cancel, SHUTDOWN_GRACE));
     let mut reports = Vec::new();
     while let Some(report) = report_rx.recv().await {
         progress(&report);

@@ -31,25 +31,6 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the daemon in the foreground: watch, validate, upload, record.
-    Run,
-    /// Upload these files or folders now, then print a summary.
-    Upload {
-        /// Replay files or folders holding them.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        /// Upload replays the filters (only_match_types, skip_match_types, min_duration) skip.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Show what was uploaded, what waits and what failed.
-    Status {
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Check the config, the token and the replay folders.
-    Check,
     /// Write a config file with the token and the replay folders found on this machine.
     Init {
         /// The API token (else BALLCHASING_TOKEN, else asked for on a terminal).
@@ -59,18 +40,51 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Check the config, the token and the replay folders; exit 1 with what to fix.
+    Check,
+    /// Run the daemon in the foreground: watch, validate, upload, record.
+    Run,
+    /// Show what was uploaded, what waits, what failed and what was skipped.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload these replays (or the replays in these folders) now, through a running daemon.
+    Upload {
+        /// Replay files, folders holding them, or patterns such as `Demos/*.replay`.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Upload replays the filters (only_match_types, skip_match_types, min_duration) skip.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Look at and upload again now replays that were refused, are missing or wait.
+    Retry {
+        /// Replay Ids or file paths.
+        which: Vec<String>,
+        /// Every replay refused, missing or waiting, and every file judged invalid.
+        #[arg(long, conflicts_with = "which")]
+        all_failed: bool,
+    },
+    /// Upload the replays skipped because they were already there when autochase first saw
+    /// their folder.
+    Backfill {
+        /// Only the replays in these folders (default: every folder).
+        folders: Vec<PathBuf>,
+    },
+    /// Take entries out of the state (a deleted file, a file uploaded by mistake).
+    Forget {
+        /// Replay Ids or file paths.
+        which: Vec<String>,
+        /// Every entry whose file no longer exists.
+        #[arg(long)]
+        gone: bool,
+    },
     /// Run autochase at login: a systemd user unit, a launchd agent or a Windows logon task.
     Service {
         #[command(subcommand)]
         action: ServiceCommand,
-    },
-    /// Put failed replays back in the queue.
-    Retry {
-        /// The replay Id (or file path) to retry.
-        id: Option<String>,
-        /// Retry every failed replay and invalid file.
-        #[arg(long, conflicts_with = "id")]
-        all_failed: bool,
     },
 }
 
@@ -129,7 +143,11 @@ fn main() -> ExitCode {
             Command::Upload { paths, force } => commands::upload(config, paths, force).await,
             Command::Status { json } => cli::status::run(&config, json),
             Command::Check => cli::check::run(&config).await,
-            Command::Retry { id, all_failed } => commands::retry(config, id, all_failed).await,
+            Command::Retry { which, all_failed } => {
+                commands::retry(config, which, all_failed).await
+            }
+            Command::Backfill { folders } => commands::backfill(config, folders).await,
+            Command::Forget { which, gone } => commands::forget(config, which, gone).await,
             Command::Service { action } => {
                 let (action, dry_run) = match action {
                     ServiceCommand::Install { dry_run } => (Action::Install, dry_run),

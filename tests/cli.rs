@@ -69,24 +69,29 @@ async fn upload_then_status_then_retry() {
         text(&out.stderr)
     );
     assert!(
-        text(&out.stdout).contains("2 of 2 uploaded"),
+        text(&out.stdout).contains("2 files: 2 uploaded now"),
         "{}",
         text(&out.stdout)
     );
     assert_eq!(fake.created(), 2);
 
-    // A second run finds both already uploaded: no request, still success.
+    // A second run finds both uploaded before: no request, still success, and it says so.
     let out = autochase(&config, &["upload", env.demos().to_str().unwrap()]).await;
     assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("2 files: 2 uploaded before"),
+        "{}",
+        text(&out.stdout)
+    );
     assert_eq!(fake.upload_requests(), 2);
 
-    // A broken file fails the command and shows up in status with its reason.
+    // A file that is not a replay fails the command and shows up in status with its reason.
     let bad = env.demos().join("text.replay");
     std::fs::write(&bad, TEXT).unwrap();
     let out = autochase(&config, &["upload", bad.to_str().unwrap()]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        text(&out.stdout).contains("corrupt replay"),
+        text(&out.stdout).contains("not a Rocket League replay"),
         "{}",
         text(&out.stdout)
     );
@@ -113,7 +118,7 @@ async fn upload_then_status_then_retry() {
         failed[0]["reason"]
             .as_str()
             .unwrap()
-            .starts_with("corrupt replay:")
+            .starts_with("not a Rocket League replay")
     );
     assert_eq!(status["pending"].as_array().unwrap().len(), 0);
     assert_eq!(status["daemon_running"], false);
@@ -121,11 +126,18 @@ async fn upload_then_status_then_retry() {
     let plain = text(&autochase(&config, &["status"]).await.stdout);
     assert!(plain.contains("uploaded 2, pending 0, failed 1"), "{plain}");
 
+    // Retrying it looks at it again at once and says what it still is; it stays listed.
     let out = autochase(&config, &["retry", "--all-failed"]).await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("not uploadable")
+            && text(&out.stdout).contains("not a Rocket League replay"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = autochase(&config, &["status", "--json"]).await;
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(status["failed"].as_array().unwrap().len(), 0);
+    assert_eq!(status["failed"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

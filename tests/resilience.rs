@@ -361,12 +361,16 @@ async fn bad_input_is_listed_with_reasons_and_never_sent() {
         if autochase::watcher::is_replay(&from) {
             let to = setup.demos.join(from.file_name().unwrap());
             std::fs::copy(&from, &to).unwrap();
-            expect_failed.push((to, "corrupt replay"));
+            let why = match to.ends_with("text.replay") {
+                true => "not a Rocket League replay",
+                false => "corrupt replay",
+            };
+            expect_failed.push((to, why));
         }
     }
     let zero = setup.path("zero-bytes.replay");
     std::fs::write(&zero, b"").unwrap();
-    expect_failed.push((zero, "only 0 bytes"));
+    expect_failed.push((zero, "(only 0 bytes)"));
     let half = setup.path("half.replay");
     std::fs::write(&half, &SMALL[..SMALL.len() / 2]).unwrap();
     expect_failed.push((half, "truncated"));

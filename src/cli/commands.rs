@@ -1,17 +1,21 @@
-//! The commands that hand work to the engine: `run` (the daemon), `upload` (now, once),
-//! `retry` (through a running daemon, else on the state), and `service`.
+//! The commands that act on replays: `run` (the daemon), `upload`, `retry`, `backfill` (all
+//! three through a running daemon, else in this process) and `forget`; and `service`.
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::daemon;
-use crate::engine::{Fate, Report};
-use crate::platform::Home;
+use crate::engine::files::BASELINE_REASON;
+use crate::inbox::{self, Followed, Request};
+use crate::platform::{Home, path_key};
 use crate::service::{self, Action};
+use crate::state::{Journal, STATE_FILE, State, Status};
+
+use super::paths::{self, replay_files};
+use super::transfer::{self, plural};
 
 /// `autochase run`: the daemon in the foreground until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> ExitCode {
@@ -25,148 +29,194 @@ pub async fn run(config: Config) -> ExitCode {
     match daemon::run(config, cancel).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // Logged once: stderr is where the log goes.
             tracing::error!("{e}");
-            eprintln!("error: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn wait_for_daemon(config: &Config) -> Result<daemon::Lock, ExitCode> {
-    daemon::lock_waiting(&config.state_dir, || {
-        eprintln!(
-            "autochase is running with state folder {}; waiting for it to stop (Ctrl-C to give up)",
-            config.state_dir.display()
-        )
-    })
-    .await
-    .map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::FAILURE
-    })
-}
-
-/// `autochase upload`: these files (or the replays in these folders) now.
-pub async fn upload(config: Config, paths: Vec<PathBuf>, force: bool) -> ExitCode {
-    if config.token.is_none() {
-        eprintln!(
-            "error: no API token; set `token` in the config or BALLCHASING_TOKEN (create one at https://ballchasing.com/upload)"
-        );
-        return ExitCode::from(2);
-    }
-    let files = daemon::expand_paths(&paths);
-    if files.is_empty() {
-        eprintln!("error: no .replay files in {paths:?}");
-        return ExitCode::from(2);
-    }
-    let _lock = match wait_for_daemon(&config).await {
-        Ok(lock) => lock,
-        Err(code) => return code,
-    };
-    let total = files.len();
-    let tty = std::io::stderr().is_terminal();
-    let done = std::cell::Cell::new(0usize);
-    let progress = |r: &Report| {
-        done.set(done.get() + 1);
-        if tty {
-            eprintln!(
-                "[{}/{total}] {}: {}",
-                done.get(),
-                describe(r),
-                r.path.display()
-            );
+/// `autochase upload PATH...`: these replays (or the replays in these folders) now.
+pub async fn upload(config: Config, args: Vec<PathBuf>, force: bool) -> ExitCode {
+    let files = match replay_files(&args) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
     };
-    let reports = match daemon::upload_once(config, files, force, progress).await {
-        Ok(reports) => reports,
+    transfer::upload(config, files, force).await
+}
+
+/// The state as `status` sees it, or the error to show.
+fn read_state(config: &Config) -> Result<State, String> {
+    match State::read(&config.state_dir.join(STATE_FILE)) {
+        Ok(Some((state, _))) => Ok(state),
+        Ok(None) => Ok(State::default()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// True when `which` (a replay Id or a path as typed) names this Id or file.
+fn names(which: &str, id: Option<&str>, path: &Path) -> bool {
+    id.is_some_and(|id| id.eq_ignore_ascii_case(which.trim()))
+        || path_key(&paths::absolute(PathBuf::from(which))) == path_key(path)
+}
+
+/// `autochase retry [ID|PATH]... | --all-failed`: replays refused, missing or waiting, and
+/// files judged invalid, looked at and uploaded again now.
+pub async fn retry(config: Config, which: Vec<String>, all: bool) -> ExitCode {
+    if which.is_empty() && !all {
+        eprintln!("error: name replays (Id or file), or pass --all-failed");
+        return ExitCode::from(2);
+    }
+    let state = match read_state(&config) {
+        Ok(state) => state,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let ok = reports.iter().filter(|r| r.fate.is_uploaded()).count();
-    for r in &reports {
-        let detail = r.location.as_deref().or(r.reason.as_deref()).unwrap_or("");
-        println!("{:<22} {}  {}", describe(r), r.path.display(), detail);
+    let files = state.retry_paths(|id, path| all || which.iter().any(|w| names(w, id, path)));
+    if files.is_empty() {
+        match which.is_empty() {
+            true => eprintln!("nothing to retry: no replay failed, waits or is missing"),
+            false => eprintln!(
+                "nothing to retry: no failed, waiting or missing replay matches {}; `autochase status` lists them",
+                which.join(", ")
+            ),
+        }
+        return ExitCode::FAILURE;
     }
-    println!(
-        "{ok} of {} uploaded or already on ballchasing",
-        reports.len()
+    transfer::upload(config, files, false).await
+}
+
+/// `autochase backfill [FOLDER]...`: the replays skipped because they were already there
+/// when autochase first saw their folder, uploaded now (in every folder, or these).
+pub async fn backfill(config: Config, folders: Vec<PathBuf>) -> ExitCode {
+    let state = match read_state(&config) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let keys: Vec<String> = folders
+        .into_iter()
+        .map(|f| path_key(&paths::absolute(f)))
+        .collect();
+    let in_folders =
+        |path: &Path| keys.is_empty() || path.parent().is_some_and(|p| keys.contains(&path_key(p)));
+    let files: Vec<PathBuf> = state
+        .replays
+        .values()
+        .filter(|r| r.status == Status::Skipped && r.last_error.as_deref() == Some(BASELINE_REASON))
+        .filter(|r| in_folders(&r.path) && r.path.exists())
+        .map(|r| r.path.clone())
+        .collect();
+    if files.is_empty() {
+        eprintln!(
+            "nothing to backfill: no replay was skipped for being there before autochase (or their files are gone)"
+        );
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "uploading {} skipped when their folder was first seen, at `upload_rate`",
+        plural(files.len(), "replay")
     );
-    if ok == reports.len() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    transfer::upload(config, files, false).await
 }
 
-fn describe(r: &Report) -> &'static str {
-    match r.fate {
-        Fate::Created => "uploaded",
-        Fate::Duplicate => "uploaded (duplicate)",
-        Fate::UploadedBefore => "uploaded before",
-        Fate::Skipped => "skipped",
-        Fate::Refused => "refused",
-        Fate::Invalid => "failed",
-        Fate::Pending => "pending",
-        Fate::Missing => "missing",
-    }
-}
-
-/// `autochase retry`: failed replays back in the queue.
-pub async fn retry(config: Config, id: Option<String>, all_failed: bool) -> ExitCode {
-    if id.is_none() && !all_failed {
-        eprintln!("error: name a replay Id or path, or pass --all-failed");
+/// `autochase forget [ID|PATH]... | --gone`: entries taken out of the state (a file deleted,
+/// a wrong file uploaded by mistake); nothing on ballchasing changes.
+pub async fn forget(config: Config, which: Vec<String>, gone: bool) -> ExitCode {
+    if which.is_empty() && !gone {
+        eprintln!("error: name replays (Id or file) or invalid files, or pass --gone");
         return ExitCode::from(2);
     }
-    if daemon::is_running(&config.state_dir) {
-        // The daemon owns the state: hand it the request and wait for its answer.
-        use crate::inbox;
-        let request = inbox::Request::Retry { which: id.clone() };
-        let sent = match inbox::send(&config.state_dir, &request) {
-            Ok(path) => path,
+    let state = match read_state(&config) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let wanted = |id: Option<&str>, path: &Path| {
+        (gone && std::fs::symlink_metadata(path).is_err())
+            || which.iter().any(|w| names(w, id, path))
+    };
+    let ids: Vec<String> = state
+        .replays
+        .values()
+        .filter(|r| wanted(Some(&r.id), &r.path))
+        .map(|r| r.id.clone())
+        .collect();
+    let files: Vec<PathBuf> = state
+        .invalid
+        .keys()
+        .filter(|p| wanted(None, p))
+        .cloned()
+        .collect();
+    if ids.is_empty() && files.is_empty() {
+        eprintln!("nothing to forget: no entry matches; `autochase status --json` lists them");
+        return ExitCode::FAILURE;
+    }
+    let forgotten = if daemon::is_running(&config.state_dir) {
+        let request = Request::Forget { ids, paths: files };
+        let sent = inbox::send(&config.state_dir, &request);
+        match sent {
+            Ok(path) => {
+                match inbox::follow(&path, std::time::Duration::from_secs(15), |_| {}).await {
+                    Followed::Done(answer) => answer.changed,
+                    Followed::NotTaken => {
+                        eprintln!(
+                            "the running daemon has not taken the request within 15 s; it is done when the daemon gets to it"
+                        );
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
             Err(e) => {
                 eprintln!("error: cannot hand the request to the running daemon: {e}");
                 return ExitCode::FAILURE;
             }
-        };
-        return match inbox::answer(&sent, std::time::Duration::from_secs(15)).await {
-            Some(inbox::Answer { changed: 0 }) => {
-                eprintln!("nothing to retry");
-                ExitCode::FAILURE
+        }
+    } else {
+        match forget_here(&config, &ids, &files) {
+            Ok(n) => n,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
             }
-            Some(inbox::Answer { changed }) => {
-                println!("{changed} put back in the queue by the running daemon");
-                ExitCode::SUCCESS
-            }
-            None => {
-                println!(
-                    "handed to the running daemon, which has not answered within 15 s; `autochase status` shows the result"
-                );
-                ExitCode::SUCCESS
-            }
-        };
-    }
-    let _lock = match wait_for_daemon(&config).await {
-        Ok(lock) => lock,
-        Err(code) => return code,
+        }
     };
-    match crate::state::retry_failed(&config.state_dir, id.as_deref()) {
-        Ok(0) => {
-            eprintln!("nothing to retry");
-            ExitCode::FAILURE
-        }
-        Ok(n) => {
-            println!(
-                "{n} put back in the queue; the daemon uploads them on its next start or scan"
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    println!(
+        "forgot {}",
+        plural(forgotten, "entry").replace("entrys", "entries")
+    );
+    ExitCode::SUCCESS
+}
+
+/// Forgets entries with no daemon running: under the lock, in the journal.
+fn forget_here(config: &Config, ids: &[String], files: &[PathBuf]) -> Result<usize, String> {
+    let _lock = daemon::try_lock(&config.state_dir).map_err(|e| e.to_string())?;
+    let (mut journal, loaded) = Journal::open(&config.state_dir).map_err(|e| e.to_string())?;
+    let mut n = 0;
+    for id in ids
+        .iter()
+        .filter(|id| loaded.state.replays.contains_key(*id))
+    {
+        journal.forgot(id).map_err(|e| e.to_string())?;
+        n += 1;
     }
+    for path in files
+        .iter()
+        .filter(|p| loaded.state.invalid.contains_key(*p))
+    {
+        journal.cleared(path).map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// `autochase service`: the login service for this OS.

@@ -176,19 +176,23 @@ impl Book {
         })
     }
 
-    /// What `retry` puts back: the failed replays, already set pending (recorded), and the
-    /// invalid files, forgotten (recorded); all, or those matching `which`.
-    pub fn retry(
-        &mut self,
-        which: Option<&str>,
-    ) -> Result<(Vec<Record>, Vec<PathBuf>), StateError> {
-        let (records, invalid) = self.state.retry_targets(which);
-        for record in &records {
-            self.save(record.clone())?;
+    /// Forgets these replays and invalid files (`autochase forget`); how many were known.
+    pub fn forget(&mut self, ids: &[String], paths: &[PathBuf]) -> Result<usize, StateError> {
+        let mut forgotten = 0;
+        for id in ids {
+            if self.state.replays.contains_key(id) {
+                self.journal.keep_intact(&self.state)?;
+                self.state.replays.remove(id);
+                self.journal.forgot(id)?;
+                forgotten += 1;
+            }
         }
-        for path in &invalid {
-            self.clear_invalid(path)?;
+        for path in paths {
+            if self.state.invalid.contains_key(path) {
+                self.clear_invalid(path)?;
+                forgotten += 1;
+            }
         }
-        Ok((records, invalid))
+        Ok(forgotten)
     }
 }

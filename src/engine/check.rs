@@ -4,10 +4,12 @@
 
 use std::path::Path;
 
-use bytes::Bytes;
-use sha2::{Digest, Sha256};
+use std::fs::File;
+use std::io::Read;
 
-use crate::replay::{self, Invalid, ReplayInfo};
+use bytes::Bytes;
+
+use crate::replay::{self, CheckError, Depth, Invalid, ReplayInfo};
 use crate::state;
 
 /// A complete replay as found on disk.
@@ -19,8 +21,10 @@ pub struct Complete {
     pub size: u64,
     /// Modification time (ns since the epoch).
     pub mtime_ns: u64,
-    /// SHA-256 of the content, hex.
-    pub sha256: String,
+    /// A fingerprint of the content (its CRCs and length).
+    pub digest: String,
+    /// Both CRCs were checked (else only the length rule and the header's).
+    pub whole: bool,
 }
 
 impl Complete {
@@ -61,21 +65,38 @@ pub enum FileCheck {
     Busy(String),
 }
 
-/// Reads the file and applies the completeness rule; blocking.
-pub fn check_file(path: &Path, max_size: u64) -> FileCheck {
-    match read_validated(path, max_size) {
-        Ok((complete, _)) => FileCheck::Complete(Box::new(complete)),
-        Err(check) => check,
-    }
+/// Reads the file (its header only at `Depth::Header`, all of it in 64 KiB pieces at
+/// `Depth::Full`) and applies the completeness rule; blocking. Nothing is kept in memory.
+pub fn check_file(path: &Path, max_size: u64, depth: Depth) -> FileCheck {
+    let (file, len, mtime_ns) = match open_checked(path, max_size) {
+        Ok(opened) => opened,
+        Err(check) => return check,
+    };
+    finish(replay::check(file, len, depth), len, mtime_ns, depth)
 }
 
 /// Reads the file for an upload: its complete content and what it is, or why it is not a
-/// complete replay now. The bytes returned are exactly the ones validated.
+/// complete replay now. The bytes returned are exactly the ones validated, read once.
 pub fn read_for_upload(path: &Path, max_size: u64) -> Result<(Complete, Bytes), Box<FileCheck>> {
-    read_validated(path, max_size).map_err(Box::new)
+    let (mut file, len, mtime_ns) = open_checked(path, max_size).map_err(Box::new)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    if let Err(e) = file.read_to_end(&mut bytes) {
+        return Err(Box::new(unreadable(e)));
+    }
+    let len = bytes.len() as u64;
+    match finish(
+        replay::check(&bytes[..], len, Depth::Full),
+        len,
+        mtime_ns,
+        Depth::Full,
+    ) {
+        FileCheck::Complete(complete) => Ok((*complete, Bytes::from(bytes))),
+        other => Err(Box::new(other)),
+    }
 }
 
-fn read_validated(path: &Path, max_size: u64) -> Result<(Complete, Bytes), FileCheck> {
+/// Opens a file that may be a replay: a regular file no larger than any replay.
+fn open_checked(path: &Path, max_size: u64) -> Result<(File, u64, u64), FileCheck> {
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FileCheck::Gone),
@@ -100,26 +121,34 @@ fn read_validated(path: &Path, max_size: u64) -> Result<(Complete, Bytes), FileC
             mtime_ns,
         });
     }
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FileCheck::Gone),
-        Err(e) => return Err(unreadable(e)),
-    };
-    match replay::validate(&bytes) {
-        Ok(info) => Ok((
-            Complete {
-                info,
-                size: bytes.len() as u64,
-                mtime_ns,
-                sha256: hex(&Sha256::digest(&bytes)),
-            },
-            Bytes::from(bytes),
-        )),
-        Err(invalid) => Err(FileCheck::Incomplete {
-            invalid,
-            size: bytes.len() as u64,
+    match File::open(path) {
+        Ok(file) => Ok((file, meta.len(), mtime_ns)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(FileCheck::Gone),
+        Err(e) => Err(unreadable(e)),
+    }
+}
+
+fn finish(
+    checked: Result<replay::Checked, CheckError>,
+    len: u64,
+    mtime_ns: u64,
+    depth: Depth,
+) -> FileCheck {
+    match checked {
+        Ok(checked) => FileCheck::Complete(Box::new(Complete {
+            info: checked.info,
+            size: len,
             mtime_ns,
-        }),
+            digest: checked.layout.digest(),
+            whole: depth == Depth::Full,
+        })),
+        Err(CheckError::Invalid(invalid)) => FileCheck::Incomplete {
+            invalid,
+            size: len,
+            mtime_ns,
+        },
+        Err(CheckError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => FileCheck::Gone,
+        Err(CheckError::Io(e)) => unreadable(e),
     }
 }
 
@@ -144,10 +173,6 @@ fn unreadable(error: std::io::Error) -> FileCheck {
 /// the file is open elsewhere without sharing. The same numbers mean other things on unix.
 pub fn held_by_another_program(os_error: Option<i32>, windows: bool) -> bool {
     windows && matches!(os_error, Some(32 | 33))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The file stem, the Id of a replay whose header has none.

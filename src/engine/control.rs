@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use super::Engine;
+use super::asks::Sink;
 use crate::config::Config;
-use crate::inbox;
+use crate::inbox::{self, Answer, Request};
 use crate::state::{PauseCause, StateError};
 
 impl Engine {
@@ -91,27 +91,25 @@ impl Engine {
         Ok(())
     }
 
-    /// Carries out the requests other commands left in the inbox, and answers them.
+    /// Carries out the requests other commands left in the inbox: an upload is answered
+    /// file by file as each is decided; a forget at once.
     pub(super) fn take_requests(&mut self) -> Result<(), StateError> {
-        for (path, request) in inbox::take(&self.config.state_dir) {
-            let changed = match request {
-                inbox::Request::Retry { which } => self.retry(which.as_deref())?,
-            };
-            inbox::reply(&path, &inbox::Answer { changed });
+        for (request, conversation) in inbox::take(&self.config.state_dir) {
+            match request {
+                Request::Upload { paths, force } => {
+                    info!(files = paths.len(), force, "upload requested");
+                    self.ask(paths, force, Sink::Inbox(conversation));
+                }
+                Request::Forget { ids, paths } => {
+                    let changed = self.book.forget(&ids, &paths)?;
+                    info!(changed, "forget requested");
+                    conversation.finish(&Answer {
+                        changed,
+                        error: None,
+                    });
+                }
+            }
         }
         Ok(())
-    }
-
-    /// `autochase retry` while the daemon runs: failed replays go back in the queue and
-    /// invalid files are checked again, now.
-    fn retry(&mut self, which: Option<&str>) -> Result<usize, StateError> {
-        let (records, invalid) = self.book.retry(which)?;
-        let changed = records.len() + invalid.len();
-        let now = Instant::now();
-        for path in records.iter().map(|r| &r.path).chain(&invalid) {
-            self.queue.changed(path, now);
-        }
-        info!(changed, "retry requested");
-        Ok(changed)
     }
 }

@@ -12,6 +12,7 @@ use super::check::{self, Complete, FileCheck};
 use super::queue::AfterCheck;
 use super::report::Report;
 use super::rules::{self, Accept, Check, Mode};
+use crate::replay::Depth;
 use crate::state::{InvalidFile, Record, StateError, Status};
 
 /// Why a replay already there when its folder was first seen is not uploaded, and how to.
@@ -22,10 +23,14 @@ impl Engine {
     /// Starts the checks the queue says are due, each on a blocking thread.
     pub(super) fn start_checks(&mut self) {
         let max = self.config.max_replay_size;
-        for path in self.queue.start_checks(Instant::now()) {
+        for (path, whole) in self.queue.start_checks(Instant::now()) {
             self.checks_started += 1;
+            let depth = match whole {
+                true => Depth::Full,
+                false => Depth::Header,
+            };
             self.checks.spawn_blocking(move || {
-                let result = check::check_file(&path, max);
+                let result = check::check_file(&path, max, depth);
                 (path, result)
             });
         }
@@ -37,15 +42,19 @@ impl Engine {
             return Ok(()); // stale: the file changed while it was read, and is due again
         };
         let now = Instant::now();
-        let quiet_for = if self.mode == Mode::OneShot {
-            Duration::MAX
-        } else {
-            now - track.changed
+        let asked = self.mode == Mode::OneShot || self.asks.asked(&path);
+        // Quiet since its last event and since its last write: a broken file that nothing
+        // writes any more (one copied in with its old date) is judged at once, and so is one
+        // someone asked about (if it was still being written, its next change brings it back).
+        let since_event = now - track.changed;
+        let quiet_since_write = |mtime_ns: u64| match asked {
+            true => Duration::MAX,
+            false => since_event.max(rules::since(mtime_ns)),
         };
         let next = match check {
             FileCheck::Complete(file) => {
                 self.book.clear_invalid(&path)?;
-                self.accept(&path, *file, track.baseline)?
+                self.accept(&path, *file, track.baseline, asked)?
             }
             FileCheck::Incomplete {
                 invalid,
@@ -53,7 +62,7 @@ impl Engine {
                 mtime_ns,
             } => match rules::judge_invalid(
                 &invalid,
-                quiet_for,
+                quiet_since_write(mtime_ns),
                 track.checks,
                 self.config.invalid_after,
             ) {
@@ -90,7 +99,8 @@ impl Engine {
                 AfterCheck::Later(now + rules::judge_busy(track.checks))
             }
             FileCheck::Unreadable(reason) => {
-                match rules::judge_unreadable(&reason, quiet_for, self.config.invalid_after) {
+                let quiet = if asked { Duration::MAX } else { since_event };
+                match rules::judge_unreadable(&reason, quiet, self.config.invalid_after) {
                     Check::GiveUp(why) => {
                         let why = if self.mode == Mode::OneShot {
                             why
@@ -157,6 +167,7 @@ impl Engine {
         path: &Path,
         file: Complete,
         baseline: bool,
+        asked: bool,
     ) -> Result<AfterCheck, StateError> {
         let id = file.id(path);
         if self.book.record_at(path).is_some_and(|old| old.id != id) {
@@ -166,19 +177,19 @@ impl Engine {
         let mut record = existing
             .clone()
             .unwrap_or_else(|| Record::pending(id.clone(), path.to_path_buf()));
-        let new_bytes = record.sha256 != file.sha256;
+        let new_bytes = record.digest != file.digest;
         // A copy of a replay under another name leaves the record where it is while the first
         // file still exists, so the record does not flip between copies at every scan.
         let copy = record.path != path && existing.is_some() && record.path.exists();
         let changed = match copy {
             true => false,
-            false => record.seen_as(path, file.size, file.mtime_ns, &file.sha256),
+            false => record.seen_as(path, file.size, file.mtime_ns, &file.digest),
         };
-        let filtered = match self.force {
+        let filtered = match self.asks.forced(path) {
             true => None,
             false => self.config.filter.skip_reason(&file.info),
         };
-        match rules::accept(existing.as_ref(), new_bytes, self.mode, baseline, filtered) {
+        match rules::accept(existing.as_ref(), new_bytes, asked, baseline, filtered) {
             Accept::Known => {
                 // Same Id: an in-game rename or a Steam Cloud restore. Never upload again.
                 if changed {
@@ -217,12 +228,25 @@ impl Engine {
                 info!(replay = %id, path = %path.display(), %reason, "not uploading");
                 self.report(Report::of(path, &record, false));
             }
+            // The header says upload: read the whole file before it is recorded and queued.
+            Accept::Upload if !file.whole => return Ok(AfterCheck::Whole),
             Accept::Upload => {
                 if record.status != Status::Pending || existing.is_none() || changed {
                     record.queued();
                     self.book.save(record)?;
                 }
                 info!(replay = %id, path = %path.display(), "queued");
+                if asked
+                    && self.uploader.free_from(Instant::now()).is_none()
+                    && self.uploader.flight.is_none()
+                {
+                    // No token: nothing will be sent while the asker waits.
+                    let report = self.pending_report(path, "queued");
+                    self.report(report);
+                } else if asked && self.uploader.pause.is_some() {
+                    let report = self.pending_report(path, "queued");
+                    self.report(report);
+                }
                 return Ok(AfterCheck::Upload {
                     id,
                     newest: file.mtime_ns,

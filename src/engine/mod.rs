@@ -3,10 +3,11 @@
 //! a time on a task of its own, and every decision comes from `rules` and `queue`. This file
 //! is the loop and the effects: the journal, the log, notifications and the status.
 
+mod asks;
 mod book;
 pub mod check;
 mod control;
-mod files;
+pub mod files;
 pub mod queue;
 mod report;
 pub mod rules;
@@ -14,7 +15,7 @@ mod send;
 mod uploader;
 pub mod verdict;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,11 +30,13 @@ use crate::api::Client;
 use crate::config::Config;
 use crate::state::{PauseCause, Record, State, StateError, Status};
 use crate::watcher::Hint;
+use asks::Asks;
 use book::Book;
 use check::FileCheck;
 use queue::Queue;
 use send::UploadEnd;
 
+pub use asks::Sink;
 pub use report::{EngineStatus, Fate, Report};
 pub use rules::Mode;
 use uploader::Uploader;
@@ -59,11 +62,8 @@ pub struct Engine {
     queue: Queue,
     checks: JoinSet<(PathBuf, FileCheck)>,
     uploader: Uploader,
-    /// One-shot `upload --force`: filters do not apply.
-    force: bool,
-    reports: Option<mpsc::UnboundedSender<Report>>,
-    /// One-shot: files still waiting for their final word.
-    outstanding: HashSet<PathBuf>,
+    /// Who waits for which file's final word.
+    asks: Asks,
     /// Folders whose baseline runs: the replays found in them are recorded as skipped.
     baselines: HashMap<String, Baseline>,
     /// Folder keys by path, learned at each scan (folders can be replaced by links).
@@ -134,9 +134,7 @@ impl Engine {
                 account: None,
                 said_no_token: false,
             },
-            force: false,
-            reports: None,
-            outstanding: HashSet::new(),
+            asks: Asks::default(),
             baselines: HashMap::new(),
             folder_keys: HashMap::new(),
             adopt_folders,
@@ -153,14 +151,15 @@ impl Engine {
         self.status.subscribe()
     }
 
-    /// Uploads even replays the filters would skip (`upload --force`).
-    pub fn force(&mut self, on: bool) {
-        self.force = on;
-    }
-
-    /// Sends each file's final word to `tx` (one-shot mode).
-    pub fn report_to(&mut self, tx: mpsc::UnboundedSender<Report>) {
-        self.reports = Some(tx);
+    /// Asks for these files to be uploaded now (`upload`, `retry`, `backfill`): each is
+    /// looked at at once, with no wait left from an earlier try, and its final word goes to
+    /// `sink`. `force` uploads replays the filters would skip.
+    pub fn ask(&mut self, paths: Vec<PathBuf>, force: bool, sink: Sink) {
+        let now = Instant::now();
+        for path in &paths {
+            self.queue.asked(path, now);
+        }
+        self.asks.add(paths, force, sink);
     }
 
     /// The state as it is now.
@@ -254,7 +253,7 @@ impl Engine {
 
     fn one_shot_finished(&self) -> bool {
         let waiting = self.uploader.client.is_none() || self.uploader.pause.is_some();
-        self.outstanding.is_empty()
+        self.asks.is_empty()
             || (self.checks.is_empty()
                 && self.uploader.flight.is_none()
                 && self.queue.idle()
@@ -301,9 +300,6 @@ impl Engine {
                 }
             }
             Hint::Seen { path, from_scan } => {
-                if self.mode == Mode::OneShot {
-                    self.outstanding.insert(path.clone());
-                }
                 let now = Instant::now();
                 if !from_scan {
                     self.queue.changed(&path, now);
@@ -384,22 +380,9 @@ impl Engine {
                 }
             }
         }
-        if self.mode == Mode::OneShot {
-            for path in std::mem::take(&mut self.outstanding) {
-                let id = self.book.record_at(&path).map(|r| r.id.clone());
-                let reason = match &self.uploader.pause {
-                    Some((_, why)) => format!("left pending: {why}"),
-                    None if self.uploader.client.is_none() => "left pending: no API token".into(),
-                    None => "left pending: not uploaded yet".into(),
-                };
-                self.send(Report {
-                    path,
-                    id,
-                    fate: Fate::Pending,
-                    location: None,
-                    reason: Some(reason),
-                });
-            }
+        for path in self.asks.waiting() {
+            let report = self.pending_report(&path, "not uploaded yet");
+            self.asks.answer(&report);
         }
         self.checks.abort_all();
         Ok(())
@@ -417,14 +400,24 @@ impl Engine {
 
     /// Sends a file's final word to whoever asked for it, once.
     fn report(&mut self, report: Report) {
-        if self.outstanding.remove(&report.path) {
-            self.send(report);
-        }
+        self.asks.answer(&report);
     }
 
-    fn send(&self, report: Report) {
-        if let Some(tx) = &self.reports {
-            let _ = tx.send(report);
+    /// The word for a file left waiting: why uploads do not go now, or `otherwise`.
+    fn pending_report(&self, path: &Path, otherwise: &str) -> Report {
+        let reason = match &self.uploader.pause {
+            Some((_, why)) => format!("waiting: uploads are paused ({why})"),
+            None if self.uploader.client.is_none() => {
+                "waiting: there is no API token (`autochase init`, or `token` in the config)".into()
+            }
+            None => otherwise.to_owned(),
+        };
+        Report {
+            path: path.to_path_buf(),
+            id: self.book.record_at(path).map(|r| r.id.clone()),
+            fate: Fate::Pending,
+            location: None,
+            reason: Some(reason),
         }
     }
 }

@@ -51,6 +51,9 @@ pub struct Track {
     /// No upload before then (a retry's backoff). Kept across re-checks, so that a change of
     /// the file cannot cut the wait short.
     pub hold: Option<Instant>,
+    /// The next check reads the whole file (its header said it is one to upload); checks
+    /// read only the header otherwise.
+    pub whole: bool,
 }
 
 /// What becomes of a file after a check.
@@ -60,6 +63,8 @@ pub enum AfterCheck {
     Done,
     /// Check again at this time (or at its next change).
     Later(Instant),
+    /// Check it again at once, reading the whole file: its header says it is to be uploaded.
+    Whole,
     /// Upload it.
     Upload {
         /// The replay's Id.
@@ -181,6 +186,7 @@ impl Queue {
                     checks: 0,
                     baseline: false,
                     hold: None,
+                    whole: false,
                 },
             );
             return;
@@ -188,6 +194,7 @@ impl Queue {
         self.update(path, |mut track| {
             track.changed = now;
             track.baseline = false;
+            track.whole = false;
             track.stage = match track.stage {
                 Stage::Checking { .. } => Stage::Checking { again: true },
                 Stage::Uploading { id, newest, .. } => Stage::Uploading {
@@ -197,6 +204,16 @@ impl Queue {
                 },
                 Stage::Due | Stage::Later(_) | Stage::Queued { .. } => Stage::Due,
             };
+            Some(track)
+        });
+    }
+
+    /// Someone asks for the file now: it is checked at once, and no wait left from an earlier
+    /// try holds its upload back.
+    pub fn asked(&mut self, path: &Path, now: Instant) {
+        self.changed(path, now);
+        self.update(path, |mut track| {
+            track.hold = None;
             Some(track)
         });
     }
@@ -231,14 +248,15 @@ impl Queue {
                     checks: 0,
                     baseline,
                     hold: None,
+                    whole: false,
                 },
             );
         }
     }
 
     /// Makes checks that are due, or whose wait is over, start: as many as slots allow. The
-    /// caller runs a check for each path returned.
-    pub fn start_checks(&mut self, now: Instant) -> Vec<PathBuf> {
+    /// caller runs a check of each path returned, of the whole file when its flag says so.
+    pub fn start_checks(&mut self, now: Instant) -> Vec<(PathBuf, bool)> {
         while let Some((at, path)) = self.later.first().cloned() {
             if at > now {
                 break;
@@ -253,11 +271,13 @@ impl Queue {
             let Some((_, path)) = self.due.first().cloned() else {
                 break;
             };
+            let mut whole = false;
             self.update(&path, |mut track| {
                 track.stage = Stage::Checking { again: false };
+                whole = track.whole;
                 Some(track)
             });
-            started.push(path);
+            started.push((path, whole));
         }
         started
     }
@@ -289,6 +309,11 @@ impl Queue {
             AfterCheck::Done => self.update(path, |_| None),
             AfterCheck::Later(at) => self.update(path, |mut track| {
                 track.stage = Stage::Later(at);
+                Some(track)
+            }),
+            AfterCheck::Whole => self.update(path, |mut track| {
+                track.stage = Stage::Due;
+                track.whole = true;
                 Some(track)
             }),
             AfterCheck::Upload { id, newest } => self.enqueue(path, id, newest),
@@ -455,7 +480,7 @@ mod tests {
     /// Checks `name` to the end with `next` as the decision.
     fn check(q: &mut Queue, name: &str, next: AfterCheck, now: Instant) {
         q.changed(&p(name), now);
-        assert!(q.start_checks(now).contains(&p(name)));
+        assert!(q.start_checks(now).iter().any(|(path, _)| *path == p(name)));
         q.checked(&p(name)).expect("fresh result");
         q.settle(&p(name), next);
     }
@@ -521,11 +546,22 @@ mod tests {
         for (i, name) in ["c", "a", "b"].iter().enumerate() {
             q.changed(&p(name), t0 + Duration::from_millis(i as u64));
         }
-        assert_eq!(q.start_checks(t0), [p("c"), p("a")]);
+        assert_eq!(q.start_checks(t0), [(p("c"), false), (p("a"), false)]);
         assert!(q.start_checks(t0).is_empty(), "both slots taken");
         q.checked(&p("c")).unwrap();
         q.settle(&p("c"), AfterCheck::Done);
-        assert_eq!(q.start_checks(t0), [p("b")]);
+        assert_eq!(q.start_checks(t0), [(p("b"), false)]);
+        // A header that says "upload" makes the next check of that file read all of it.
+        q.checked(&p("a")).unwrap();
+        q.settle(&p("a"), AfterCheck::Whole);
+        q.checked(&p("b")).unwrap();
+        q.settle(&p("b"), AfterCheck::Done);
+        assert_eq!(q.start_checks(t0), [(p("a"), true)]);
+        q.changed(&p("a"), t0);
+        assert!(
+            !q.get(&p("a")).unwrap().whole,
+            "a change starts from the header again"
+        );
     }
 
     #[test]
@@ -549,12 +585,12 @@ mod tests {
         check(&mut q, "a", AfterCheck::Later(at), t0);
         assert_eq!(q.next_wake(None), Some(at));
         assert!(q.start_checks(t0).is_empty());
-        assert_eq!(q.start_checks(at), [p("a")]);
+        assert_eq!(q.start_checks(at), [(p("a"), false)]);
         // A change brings it forward.
         let mut q = Queue::new(2);
         check(&mut q, "a", AfterCheck::Later(at), t0);
         q.changed(&p("a"), t0);
-        assert_eq!(q.start_checks(t0), [p("a")]);
+        assert_eq!(q.start_checks(t0), [(p("a"), false)]);
     }
 
     #[test]
@@ -695,7 +731,7 @@ mod tests {
                     (0u8..6, proptest::bool::ANY).prop_map(|(f, b)| Op::Found(f, b)),
                     (0u8..6, 0u8..20).prop_map(|(f, t)| Op::Touched(f, t)),
                     (0u8..20).prop_map(Op::StartChecks),
-                    (0u8..6, 0u8..4).prop_map(|(f, d)| Op::Checked(f, d)),
+                    (0u8..6, 0u8..5).prop_map(|(f, d)| Op::Checked(f, d)),
                     (0u8..20).prop_map(Op::NextUpload),
                     (0u8..6, 0u8..3).prop_map(|(f, d)| Op::Uploaded(f, d)),
                 ],
@@ -719,6 +755,7 @@ mod tests {
                             let next = match d {
                                 0 => AfterCheck::Done,
                                 1 => AfterCheck::Later(at(5)),
+                                2 => AfterCheck::Whole,
                                 // Two files share an Id now and then.
                                 _ => upload(&format!("ID{}", f % 4), u64::from(f)),
                             };

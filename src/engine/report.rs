@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
 use crate::state::{Outcome, Record, Status};
 
 /// What the engine is doing, published after every step (for tests, `status` and hooks).
@@ -28,7 +30,8 @@ pub struct EngineStatus {
 }
 
 /// What became of a file someone asked about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Fate {
     /// Uploaded now: ballchasing created it.
     Created,
@@ -55,10 +58,11 @@ impl Fate {
     }
 }
 
-/// A file's final word, sent to whoever asked (the one-shot command).
-#[derive(Debug, Clone)]
+/// A file's final word, sent to whoever asked (`upload`, `retry`, `backfill`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// The file.
+    #[serde(with = "crate::state::path_repr")]
     pub path: PathBuf,
     /// Replay id, when known.
     pub id: Option<String>,

@@ -12,6 +12,15 @@ pub const RECHECK_BASE: Duration = Duration::from_millis(250);
 /// Longest wait between re-checks of an incomplete file.
 pub const RECHECK_MAX: Duration = Duration::from_secs(8);
 
+/// How long ago a file's mtime (ns since the epoch) was, by the wall clock; zero for a time
+/// in the future or unknown.
+pub fn since(mtime_ns: u64) -> Duration {
+    let then = std::time::UNIX_EPOCH + Duration::from_nanos(mtime_ns);
+    std::time::SystemTime::now()
+        .duration_since(then)
+        .unwrap_or_default()
+}
+
 /// The one backoff: `base · 2^n`, at most `cap`.
 pub fn backoff(base: Duration, cap: Duration, n: u32) -> Duration {
     base.saturating_mul(2u32.saturating_pow(n.min(30))).min(cap)
@@ -35,7 +44,7 @@ pub fn judge_invalid(
     invalid_after: Duration,
 ) -> Check {
     if quiet_for >= invalid_after {
-        return Check::GiveUp(format!("corrupt replay: {invalid}"));
+        return Check::GiveUp(invalid.reason());
     }
     // Never sleep past the moment the file would be judged failed.
     Check::Recheck(
@@ -87,22 +96,21 @@ pub enum Mode {
 }
 
 /// Decides what to do with a complete replay: `record` is what the state knows of its Id,
-/// `new_bytes` whether its content differs from the recorded one, `filtered` the reason a
-/// filter gives (already `None` under `upload --force`).
+/// `new_bytes` whether its content differs from the recorded one, `asked` whether someone
+/// asked for it (`upload`, `retry`, `backfill`), `filtered` the reason a filter gives (already
+/// `None` under `--force`).
 pub fn accept(
     record: Option<&Record>,
     new_bytes: bool,
-    mode: Mode,
+    asked: bool,
     baseline: bool,
     filtered: Option<String>,
 ) -> Accept {
     match record.map(|r| r.status) {
         Some(Status::Uploaded) => return Accept::Known,
-        // Skipped is final for the daemon; `upload` of a skipped replay is an explicit request.
-        Some(Status::Skipped) if mode == Mode::Daemon => return Accept::Known,
-        Some(Status::Refused) if !new_bytes && mode == Mode::Daemon => {
-            return Accept::StillRefused;
-        }
+        // Skipped and refused are final unless someone asks for the replay.
+        Some(Status::Skipped) if !asked => return Accept::Known,
+        Some(Status::Refused) if !new_bytes && !asked => return Accept::StillRefused,
         _ => {}
     }
     // Only a replay the state has never heard of can be one of those already there: a
@@ -237,8 +245,15 @@ mod tests {
         ];
         for (status, new_bytes, mode, baseline, filtered, expected) in table {
             let record = status.map(rec);
+            let asked = mode == OneShot;
             assert_eq!(
-                accept(record.as_ref(), new_bytes, mode, baseline, filtered.clone()),
+                accept(
+                    record.as_ref(),
+                    new_bytes,
+                    asked,
+                    baseline,
+                    filtered.clone()
+                ),
                 expected,
                 "{status:?} new_bytes={new_bytes} {mode:?} baseline={baseline} {filtered:?}"
             );

@@ -11,7 +11,6 @@ use super::Engine;
 use super::check;
 use super::queue::AfterUpload;
 use super::report::Report;
-use super::rules::Mode;
 use super::send::{self, Answered, InFlight, PostUpload, UploadEnd};
 use super::verdict::{self, Verdict};
 use crate::api::{Client, Error as ApiError};
@@ -121,7 +120,7 @@ impl Engine {
             .record(&id)
             .cloned()
             .unwrap_or_else(|| Record::pending(id.clone(), path.to_path_buf()));
-        record.seen_as(path, file.size, file.mtime_ns, &file.sha256);
+        record.seen_as(path, file.size, file.mtime_ns, &file.digest);
         record.attempts += 1;
         match &result {
             Err(ApiError::RateLimited {
@@ -182,6 +181,8 @@ impl Engine {
                 record.wait(Some(reason.clone()));
                 self.book.save(record)?;
                 self.park(cause, wait, reason)?;
+                let report = self.pending_report(path, "waiting");
+                self.report(report);
                 AfterUpload::Retry(Instant::now())
             }
             Verdict::Retry { wait, reason } => {
@@ -196,12 +197,15 @@ impl Engine {
                     );
                     self.park(PauseCause::Trouble, all, why)?;
                 }
-                if self.mode == Mode::OneShot && record.attempts >= 3 {
-                    self.report(Report::of(path, &record, true));
-                    AfterUpload::Done
-                } else {
-                    AfterUpload::Retry(Instant::now() + wait)
-                }
+                // Whoever asked hears it now; the daemon keeps trying (a one-shot run leaves it
+                // pending for the daemon).
+                let mut report = Report::of(path, &record, true);
+                report.reason = Some(format!(
+                    "waiting: tried again in {} s ({reason})",
+                    wait.as_secs()
+                ));
+                self.report(report);
+                AfterUpload::Retry(Instant::now() + wait)
             }
         })
     }

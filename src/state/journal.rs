@@ -310,20 +310,6 @@ impl Journal {
     }
 }
 
-/// Puts failed replays (and invalid files) back: all of them, or the one whose Id or path is
-/// `which`. The caller holds the lock. Returns how many changed.
-pub fn retry_failed(state_dir: &Path, which: Option<&str>) -> Result<usize, StateError> {
-    let (mut journal, loaded) = Journal::open(state_dir)?;
-    let (records, invalid) = loaded.state.retry_targets(which);
-    for record in &records {
-        journal.record(record)?;
-    }
-    for path in &invalid {
-        journal.cleared(path)?;
-    }
-    Ok(records.len() + invalid.len())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,7 +319,7 @@ mod tests {
         let mut r = Record::pending(id.into(), PathBuf::from(format!("/demos/{id}.replay")));
         r.size = 10;
         r.mtime_ns = 1;
-        r.sha256 = "00".into();
+        r.digest = "00".into();
         r.status = status;
         r
     }

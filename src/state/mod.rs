@@ -3,7 +3,7 @@
 //! A kill at any instant leaves a file that loads: at worst the last, torn line is dropped.
 
 mod journal;
-mod path_repr;
+pub(crate) mod path_repr;
 mod record;
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::groups::GroupEntry;
 
-pub use journal::{Journal, Loaded, StateError, retry_failed};
+pub use journal::{Journal, Loaded, StateError};
 pub use record::{Folder, InvalidFile, Outcome, Pause, PauseCause, Record, Status};
 
 /// The journal's file name inside `state_dir`.
@@ -242,29 +242,25 @@ impl State {
         Ok(lines)
     }
 
-    /// What `retry` puts back, all of it or what matches `which` (a replay Id or a path): the
-    /// failed replays, already set pending, and the invalid files to forget.
-    pub fn retry_targets(&self, which: Option<&str>) -> (Vec<Record>, Vec<PathBuf>) {
-        let matches = |id: &str, path: &Path| which.is_none_or(|w| w == id || Path::new(w) == path);
+    /// Files `retry` asks for again: replays refused, missing or still pending, and files
+    /// judged invalid; all of them, or those whose Id or path `matches`.
+    pub fn retry_paths(&self, matches: impl Fn(Option<&str>, &Path) -> bool) -> Vec<PathBuf> {
         let records = self
             .replays
             .values()
-            .filter(|r| r.status == Status::Refused && matches(&r.id, &r.path))
-            .map(|r| {
-                let mut r = r.clone();
-                r.status = Status::Pending;
-                r.last_error = None;
-                r.updated = now_rfc3339();
-                r
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    Status::Refused | Status::Missing | Status::Pending
+                )
             })
-            .collect();
-        let invalid = self
-            .invalid
-            .keys()
-            .filter(|p| matches("", p))
-            .cloned()
-            .collect();
-        (records, invalid)
+            .filter(|r| matches(Some(&r.id), &r.path))
+            .map(|r| r.path.clone());
+        let invalid = self.invalid.keys().filter(|p| matches(None, p)).cloned();
+        let mut all: Vec<PathBuf> = records.chain(invalid).collect();
+        all.sort();
+        all.dedup();
+        all
     }
 
     /// Lines a compact journal of this state has.

@@ -50,8 +50,10 @@ pub struct Record {
     /// Modification time of the validated file (ns since the epoch), to skip unchanged files.
     #[serde(default)]
     pub mtime_ns: u64,
-    /// SHA-256 of the validated bytes.
-    pub sha256: String,
+    /// A fingerprint of the validated content: its CRCs and length (version 1 kept a
+    /// SHA-256 here, read as a fingerprint like any other).
+    #[serde(alias = "sha256")]
+    pub digest: String,
     /// Where it stands.
     pub status: Status,
     /// Created or duplicate, once uploaded.
@@ -96,7 +98,7 @@ impl Record {
             path,
             size: 0,
             mtime_ns: 0,
-            sha256: String::new(),
+            digest: String::new(),
             status: Status::Pending,
             outcome: None,
             ballchasing_id: None,
@@ -113,16 +115,16 @@ impl Record {
     }
 
     /// Notes the file this replay was last validated as; true when anything changed.
-    pub fn seen_as(&mut self, path: &Path, size: u64, mtime_ns: u64, sha256: &str) -> bool {
+    pub fn seen_as(&mut self, path: &Path, size: u64, mtime_ns: u64, digest: &str) -> bool {
         let changed = self.path != path
             || self.size != size
             || self.mtime_ns != mtime_ns
-            || self.sha256 != sha256;
+            || self.digest != digest;
         if changed {
             self.path = path.to_path_buf();
             self.size = size;
             self.mtime_ns = mtime_ns;
-            self.sha256 = sha256.to_owned();
+            self.digest = digest.to_owned();
             self.updated = now_rfc3339();
         }
         changed
