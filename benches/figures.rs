@@ -52,6 +52,15 @@ mod linux {
             if run("scale") {
                 scale().await;
             }
+            if run("real-first-start") {
+                real_first_start().await;
+            }
+            if run("real-backfill") {
+                real_backfill().await;
+            }
+            if run("real-oneshot") {
+                real_oneshot().await;
+            }
         });
     }
 
@@ -115,14 +124,8 @@ mod linux {
             }
             let (daemon, _) = self.start();
             let deadline = Instant::now() + Duration::from_secs(300);
-            // Every old replay recorded, and the baseline marked done.
-            while state_records(&self.state()) < n as usize
-                || autochase::state::State::read(&self.state())
-                    .ok()
-                    .flatten()
-                    .and_then(|(s, _)| s.baseline)
-                    != Some(true)
-            {
+            // Every old replay recorded, and the folder's baseline marked done.
+            while state_records(&self.state()) < n as usize || !self.baseline_done() {
                 assert!(Instant::now() < deadline, "first start did not record {n}");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
@@ -134,6 +137,15 @@ mod linux {
                 text.replace("\"status\":\"skipped\"", "\"status\":\"uploaded\""),
             )
             .unwrap();
+        }
+    }
+
+    impl Work {
+        fn baseline_done(&self) -> bool {
+            autochase::state::State::read(&self.state())
+                .ok()
+                .flatten()
+                .is_some_and(|(s, _)| !s.folders.is_empty())
         }
     }
 
@@ -259,12 +271,13 @@ mod linux {
     }
 
     /// One process's figures from /proc: resident and peak memory (KiB), CPU (ns) and context
-    /// switches summed over its threads.
+    /// switches summed over its threads, and bytes it read (`rchar`: every read call).
     struct Proc {
         rss_kib: u64,
         hwm_kib: u64,
         cpu_ns: u64,
         switches: u64,
+        read_bytes: u64,
     }
 
     fn proc_figures(pid: u32) -> Proc {
@@ -292,11 +305,13 @@ mod linux {
             switches += field(&task_status, "voluntary_ctxt_switches:")
                 + field(&task_status, "nonvoluntary_ctxt_switches:");
         }
+        let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
         Proc {
             rss_kib: field(&status, "VmRSS:"),
             hwm_kib: field(&status, "VmHWM:"),
             cpu_ns,
             switches,
+            read_bytes: field(&io, "rchar:"),
         }
     }
 
@@ -362,6 +377,166 @@ mod linux {
                 first.as_secs_f64()
             ),
             "≤ 0.5 s, RSS ≤ 30 MiB, zero requests",
+        );
+    }
+
+    /// `n` real-size replays (1 MB, each its own header Id) in the demos folder.
+    fn real_size(work: &Work, n: u32, prefix: &str) -> u64 {
+        let mut total = 0;
+        for i in 0..n {
+            let bytes = distinct(LAN, 100_000 + i);
+            total += bytes.len() as u64;
+            std::fs::write(work.demos.join(format!("{prefix}{i:05}.replay")), bytes).unwrap();
+        }
+        total
+    }
+
+    fn mb(bytes: u64) -> String {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    }
+
+    /// The first start over 2,000 real-size replays (2 GB): peak memory, bytes read, and the
+    /// time until their baseline is recorded (the files were just written: a warm cache).
+    async fn real_first_start() {
+        let fake = FakeBallchasing::start().await;
+        let work = Work::new(&fake, "");
+        let n = 2000;
+        let total = real_size(&work, n, "F");
+        let (daemon, ready) = work.start();
+        let started = Instant::now() - ready;
+        let mut last = proc_figures(daemon.id());
+        while !work.baseline_done() {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "baseline within 5 minutes"
+            );
+            last = proc_figures(daemon.id());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let took = started.elapsed();
+        let end = proc_figures(daemon.id());
+        let read = end.read_bytes.max(last.read_bytes);
+        row(
+            &format!(
+                "real size: first start over {n} replays of 1 MB ({})",
+                mb(total)
+            ),
+            format!(
+                "peak RSS {}, read {} ({:.2} % of the folder), baseline done in {:.2} s, {} requests",
+                mib(end.hwm_kib),
+                mb(read),
+                read as f64 * 100.0 / total as f64,
+                took.as_secs_f64(),
+                fake.upload_requests()
+            ),
+            "peak ≤ 20 MiB, read ≤ 5 %, ≤ 2 s (warm cache)",
+        );
+        let mut daemon = daemon;
+        daemon.kill();
+        // A restart over those records.
+        let (mut again, ready) = work.start();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let figures = proc_figures(again.id());
+        row(
+            &format!("real size: restart over {n} records"),
+            format!(
+                "ready in {}, RSS {} (peak {}), read {}",
+                ms(ready),
+                mib(figures.rss_kib),
+                mib(figures.hwm_kib),
+                mb(figures.read_bytes)
+            ),
+            "keep: about 10 MiB, fast",
+        );
+        again.kill();
+    }
+
+    /// A backfill of 200 real-size replays to a local server at `upload_rate = 10`: peak
+    /// memory during it, and memory a minute after the work ends.
+    async fn real_backfill() {
+        let fake = FakeBallchasing::start().await;
+        let work = Work::new(&fake, "backfill = true\n");
+        let n = 200;
+        real_size(&work, n, "B");
+        let (daemon, _) = work.start();
+        let started = Instant::now();
+        while fake.created() < n as usize {
+            assert!(
+                started.elapsed() < Duration::from_secs(300),
+                "{n} uploads within 5 minutes"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let took = started.elapsed();
+        let during = proc_figures(daemon.id());
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let after = proc_figures(daemon.id());
+        row(
+            &format!("real size: backfill of {n} replays of 1 MB, upload_rate = 10"),
+            format!(
+                "peak RSS {}, RSS {} a minute after the work, {:.1} s",
+                mib(during.hwm_kib),
+                mib(after.rss_kib),
+                took.as_secs_f64()
+            ),
+            "peak ≤ 20 MiB; ≤ 10 MiB a minute after",
+        );
+    }
+
+    /// Peak memory of a whole process (KiB) as GNU time reports it: runs `cmd` to its end.
+    /// (wait4 from this big process would count the memory of the fork before the exec.)
+    fn max_rss(cmd: &mut std::process::Command) -> u64 {
+        let out = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(cmd.get_program())
+            .args(cmd.get_args())
+            .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+            .stdout(Stdio::null())
+            .output()
+            .expect("GNU time (Debian package `time`)");
+        let text = String::from_utf8_lossy(&out.stderr);
+        let kib = text.lines().last().and_then(|l| l.trim().parse().ok());
+        assert!(out.status.success(), "{cmd:?} failed: {text}");
+        kib.unwrap_or_else(|| panic!("no figure from GNU time: {text}"))
+    }
+
+    /// `autochase upload` of 14 real-size replays in one process, against python-ballchasing
+    /// 0.5.4 uploading the same files to the same server (when `benches/client_overhead/run.sh`
+    /// has made its venv).
+    async fn real_oneshot() {
+        let fake = FakeBallchasing::start().await;
+        let work = Work::new(&fake, "");
+        real_size(&work, 14, "U");
+        let mut ours = command(&work.config);
+        ours.arg("upload").arg(&work.demos);
+        let autochase = tokio::task::spawn_blocking(move || max_rss(&mut ours))
+            .await
+            .unwrap();
+        assert_eq!(fake.created(), 14);
+        let python = PathBuf::from("target/bench-venv/bin/python");
+        let theirs = if python.exists() {
+            let other = Work::new(&fake, "");
+            real_size(&other, 14, "P");
+            let script = "import ballchasing,sys\napi=ballchasing.Api(sys.argv[2],base_url=sys.argv[1],do_initial_ping=False)\nfor p in sys.argv[3:]:\n    api.upload_replay(p, visibility='private')\n";
+            let mut cmd = std::process::Command::new(&python);
+            cmd.arg("-c").arg(script).arg(fake.server.url()).arg(TOKEN);
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&other.demos)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            cmd.args(files);
+            let kib = tokio::task::spawn_blocking(move || max_rss(&mut cmd))
+                .await
+                .unwrap();
+            format!("python-ballchasing 0.5.4 {} on the same files", mib(kib))
+        } else {
+            "python-ballchasing not measured (run benches/client_overhead/run.sh once)".into()
+        };
+        row(
+            "real size: `autochase upload` of 14 replays of 1 MB (one-shot)",
+            format!("peak RSS {}; {theirs}", mib(autochase)),
+            "≤ 12 MiB, a third of the Python clients",
         );
     }
 }

@@ -2,6 +2,7 @@
 //! client it uses is the `ballchasing-api` crate, re-exported as `autochase::api`.
 
 pub use ballchasing_api as api;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod daemon;
@@ -13,6 +14,7 @@ pub mod filter;
 pub mod fsutil;
 pub mod groups;
 pub mod inbox;
+pub mod memory;
 pub mod platform;
 pub mod reload;
 pub mod replay;

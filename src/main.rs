@@ -111,6 +111,7 @@ enum ServiceCommand {
 }
 
 fn main() -> ExitCode {
+    autochase::memory::tune();
     autochase::fsutil::private_from_now_on();
     let cli = Cli::parse();
     if let Command::Init { token, force } = &cli.command {
@@ -119,10 +120,7 @@ fn main() -> ExitCode {
     }
     let config = match Config::load(cli.config.as_deref(), std::env::var(TOKEN_ENV).ok()) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return config_problem(&cli, &e),
     };
     let log_file = cli.log_file.clone().or_else(|| match cli.command {
         Command::Run => config.log_file.clone(),
@@ -141,7 +139,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run => commands::run(config).await,
             Command::Upload { paths, force } => commands::upload(config, paths, force).await,
-            Command::Status { json } => cli::status::run(&config, json),
+            Command::Status { json } => cli::status::run(&config.state_dir, json),
             Command::Check => cli::check::run(&config).await,
             Command::Retry { which, all_failed } => {
                 commands::retry(config, which, all_failed).await
@@ -159,4 +157,26 @@ fn main() -> ExitCode {
             Command::Init { .. } => unreachable!("handled before the config is loaded"),
         }
     })
+}
+
+/// A config that cannot be used: `status` still shows the state (it needs only the state
+/// folder), `check` reports it as a problem to fix (exit 1), anything else stops (exit 2).
+fn config_problem(cli: &Cli, error: &autochase::config::ConfigError) -> ExitCode {
+    match cli.command {
+        Command::Status { json } => {
+            eprintln!("warning: {error}; showing the state anyway");
+            match Config::state_dir_anyway(cli.config.as_deref()) {
+                Some(dir) => cli::status::run(&dir, json),
+                None => ExitCode::FAILURE,
+            }
+        }
+        Command::Check => {
+            eprintln!("problem: {error}");
+            ExitCode::FAILURE
+        }
+        _ => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+    }
 }

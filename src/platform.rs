@@ -85,9 +85,30 @@ pub fn path_key(path: &Path) -> String {
     }
 }
 
+/// A path for people: its last two parts after `…`, enough to recognise a replay.
+pub fn shown(path: &Path) -> String {
+    use std::path::Component;
+    let parts: Vec<Component> = path.components().collect();
+    if parts.len() <= 3 {
+        return path.display().to_string();
+    }
+    let tail: PathBuf = parts[parts.len() - 2..].iter().collect();
+    format!("…{}{}", std::path::MAIN_SEPARATOR, tail.display())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_shown_by_their_last_two_parts() {
+        let long: PathBuf = ["home", "me", "Documents", "Demos", "A.replay"]
+            .iter()
+            .collect();
+        let sep = std::path::MAIN_SEPARATOR;
+        assert_eq!(shown(&long), format!("…{sep}Demos{sep}A.replay"));
+        assert_eq!(shown(Path::new("A.replay")), "A.replay");
+    }
 
     #[cfg(unix)]
     #[test]

@@ -2,6 +2,7 @@
 //! {team0_score}-{team1_score} {map} {date}"`, filled from the validated replay's header.
 //! Templates are checked when the config loads, so a typo never waits for an upload.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::replay::ReplayInfo;
@@ -15,7 +16,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("team_size", "players per team (1, 2, 3, 4)"),
     ("team0_score", "blue goals (0 when the header has none)"),
     ("team1_score", "orange goals (0 when the header has none)"),
-    ("map", "the map code, e.g. Stadium_p"),
+    (
+        "map",
+        "the map's name, e.g. DFH Stadium (its code when ballchasing does not know it)",
+    ),
     (
         "date",
         "the match date as YYYY-MM-DD HH:MM (local time, as the game wrote it)",
@@ -117,13 +121,25 @@ impl Template {
         &self.source
     }
 
-    /// The title for a replay. Missing values become empty; runs of spaces left behind
-    /// collapse to one. `None` when nothing but spaces and punctuation would remain.
-    pub fn render(&self, info: &ReplayInfo) -> Option<String> {
+    /// True when the template shows the map (whose name ballchasing's `/maps` gives).
+    pub fn uses_map(&self) -> bool {
+        self.parts.contains(&Part::Field("map"))
+    }
+
+    /// The title for a replay; `{map}` is the map's name from `map_names` (code → name, as
+    /// ballchasing's `/maps` gives them), else its code. Missing values become empty; runs of
+    /// spaces left behind collapse to one. `None` when nothing but spaces and punctuation
+    /// would remain.
+    pub fn render(
+        &self,
+        info: &ReplayInfo,
+        map_names: &BTreeMap<String, String>,
+    ) -> Option<String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
+                Part::Field("map") => out.push_str(&map_name(info, map_names)),
                 Part::Field(f) => out.push_str(&value(f, info)),
             }
         }
@@ -136,6 +152,17 @@ impl Template {
         }
         Some(title)
     }
+}
+
+/// The map's name when ballchasing knows its code (in any case), else the code.
+fn map_name(info: &ReplayInfo, names: &BTreeMap<String, String>) -> String {
+    let Some(code) = &info.map else {
+        return String::new();
+    };
+    names
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(code))
+        .map_or_else(|| code.clone(), |(_, name)| name.clone())
 }
 
 fn value(field: &str, info: &ReplayInfo) -> String {
@@ -198,9 +225,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            t.render(&lan()).unwrap(),
+            t.render(&lan(), &BTreeMap::new()).unwrap(),
             "LAN 4v4 3-2 Stadium_p 2016-08-07 11:27 (4:07) 2-1 C83E4E724DDA240B624949ABFB5BB964 {x}"
         );
+    }
+
+    #[test]
+    fn maps_show_their_names_when_ballchasing_gives_them() {
+        let t = Template::parse("{map}").unwrap();
+        let names = BTreeMap::from([("stadium_p".to_string(), "DFH Stadium".to_string())]);
+        assert_eq!(t.render(&lan(), &names).unwrap(), "DFH Stadium");
+        assert_eq!(t.render(&lan(), &BTreeMap::new()).unwrap(), "Stadium_p");
+        assert!(t.uses_map());
     }
 
     #[test]
@@ -211,8 +247,13 @@ mod tests {
             team1_score: Some(1),
             ..ReplayInfo::default()
         };
-        assert_eq!(t.render(&info).unwrap(), "Online 0-1");
-        assert_eq!(Template::parse("{map} {name}").unwrap().render(&info), None);
+        assert_eq!(t.render(&info, &BTreeMap::new()).unwrap(), "Online 0-1");
+        assert_eq!(
+            Template::parse("{map} {name}")
+                .unwrap()
+                .render(&info, &BTreeMap::new()),
+            None
+        );
         assert_eq!(pretty_date("2025-03-15 16-54-25"), "2025-03-15 16:54");
         assert_eq!(pretty_date("odd"), "odd");
     }
@@ -237,6 +278,9 @@ mod tests {
                 .contains("`}}`")
         );
         let long = Template::parse(&"x".repeat(300)).unwrap();
-        assert_eq!(long.render(&lan()).unwrap().len(), MAX_LEN);
+        assert_eq!(
+            long.render(&lan(), &BTreeMap::new()).unwrap().len(),
+            MAX_LEN
+        );
     }
 }

@@ -35,21 +35,77 @@ impl Env {
 }
 
 #[tokio::test]
-async fn a_bad_config_names_the_key_and_line() {
+async fn a_bad_config_names_the_key_and_line_and_status_still_works() {
     let env = Env::new();
     let path = env.root.path().join("config.toml");
-    std::fs::write(&path, "backfill = true\nupload_rate = 0\n").unwrap();
-    let out = autochase(&path, &["status"]).await;
+    std::fs::write(
+        &path,
+        "state_dir = \"state\"\nbackfill = true\nupload_rate = 0\n",
+    )
+    .unwrap();
+    // A command that needs the config stops with exit 2, naming the key and line.
+    let out = autochase(&path, &["run"]).await;
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(
-        err.contains("upload_rate") && err.contains("line 2"),
+        err.contains("upload_rate") && err.contains("line 3"),
         "{err}"
     );
-    std::fs::write(&path, "replay_dir = []\n").unwrap();
-    let err = text(&autochase(&path, &["status"]).await.stderr);
+    // `check` reports it as a problem to fix (exit 1, as the README says).
+    let out = autochase(&path, &["check"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
-        err.contains("replay_dir") && err.contains("line 1"),
+        text(&out.stderr).contains("problem: config"),
+        "{}",
+        text(&out.stderr)
+    );
+    // `status` still shows the state, from the state folder the broken file names.
+    let out = autochase(&path, &["status"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("showing the state anyway"));
+    assert!(
+        text(&out.stdout).contains(&env.root.path().join("state").display().to_string()),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::write(&path, "replay_dir = []\n").unwrap();
+    let err = text(&autochase(&path, &["run"]).await.stderr);
+    assert!(
+        err.contains("replay_dir")
+            && err.contains("line 1")
+            && err.contains("did you mean `replay_dirs`?"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn status_piped_into_head_ends_quietly() {
+    let env = Env::new();
+    let path = env.root.path().join("config.toml");
+    std::fs::write(&path, "state_dir = \"state\"\n").unwrap();
+    // More than a pipe holds, so the writer meets the closed pipe.
+    let mut journal =
+        String::from("{\"kind\":\"header\",\"format\":\"autochase-state\",\"version\":2}\n");
+    for i in 0..2000 {
+        journal.push_str(&format!(
+            "{{\"kind\":\"replay\",\"id\":\"ID{i}\",\"path\":\"/demos/{i}.replay\",\"size\":1,\"digest\":\"x\",\"status\":\"pending\",\"first_seen\":\"2026-11-26T18:00:00Z\",\"updated\":\"2026-11-26T18:00:00Z\"}}\n"
+        ));
+    }
+    std::fs::create_dir_all(env.root.path().join("state")).unwrap();
+    std::fs::write(env.root.path().join("state/state.jsonl"), journal).unwrap();
+    let bin = env!("CARGO_BIN_EXE_autochase");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{bin}' --config '{}' status --json | head -c 1 >/dev/null; exit ${{PIPESTATUS:-0}}",
+            path.display()
+        ))
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
         "{err}"
     );
 }

@@ -566,6 +566,44 @@ async fn our_uploads_get_the_title_template_and_a_failed_patch_is_not_a_failed_u
 }
 
 #[tokio::test]
+async fn titles_name_the_map_as_ballchasing_does() {
+    let setup = Setup::new().await;
+    setup.fake.books.lock().unwrap().maps =
+        Some(serde_json::json!({"stadium_p": "DFH Stadium", "eurostadium_p": "Mannfield"}));
+    let mut config = setup.config();
+    config.title =
+        Some(autochase::title::Template::parse("{map} {team0_score}-{team1_score}").unwrap());
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    std::fs::write(setup.path("LAN.replay"), LAN).unwrap();
+    until(&setup, "uploaded", |s| uploaded(s).len() == 1).await;
+    std::fs::write(
+        setup.path("LAN2.replay"),
+        support::replays::distinct(LAN, 3),
+    )
+    .unwrap();
+    until(&setup, "both uploaded", |s| uploaded(s).len() == 2).await;
+    daemon.stop().await;
+    let books = setup.fake.books.lock().unwrap();
+    assert_eq!(
+        books.patches[0].1,
+        serde_json::json!({"title": "DFH Stadium 3-2"})
+    );
+    assert_eq!(
+        books.patches[1].1,
+        serde_json::json!({"title": "DFH Stadium 3-2"})
+    );
+    let asked = setup
+        .fake
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/maps")
+        .count();
+    assert_eq!(asked, 1, "the map names are asked for once");
+}
+
+#[tokio::test]
 async fn filters_skip_with_their_rule_and_force_overrides() {
     let setup = Setup::new().await;
     let mut config = setup.config();

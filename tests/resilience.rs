@@ -164,7 +164,7 @@ async fn an_exhausted_quota_parks_uploads_without_hammering_then_resumes() {
     write_config(&config_file, &setup.fake.server.url(), TOKEN, "");
     let out = autochase(&config_file, &["status"]).await;
     let shown = text(&out.stdout);
-    let until_at = &state.pause.as_ref().unwrap().until;
+    let until_at = autochase::dates::local(&state.pause.as_ref().unwrap().until);
     assert!(
         shown.contains("parked on the upload quota until") && shown.contains(until_at.as_str()),
         "{shown}"

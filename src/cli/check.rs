@@ -77,7 +77,7 @@ pub fn describe_found(f: &discover::Found) -> String {
         Some((path, at)) => format!(
             ", newest {} from {}",
             path.file_name().unwrap_or_default().to_string_lossy(),
-            humantime::format_rfc3339_seconds(*at)
+            crate::dates::local_at(*at)
         ),
         None => String::new(),
     };

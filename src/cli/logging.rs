@@ -19,6 +19,7 @@ pub fn init(verbose: u8, quiet: bool, log_file: Option<&Path>) {
     };
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let stderr = tracing_subscriber::fmt::layer()
+        .with_timer(LocalTime)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
@@ -26,6 +27,7 @@ pub fn init(verbose: u8, quiet: bool, log_file: Option<&Path>) {
     let file = log_file.and_then(|path| match rolling_file(path) {
         Ok(appender) => Some(
             tracing_subscriber::fmt::layer()
+                .with_timer(LocalTime)
                 .with_writer(appender)
                 .with_ansi(false)
                 .with_target(false),
@@ -63,4 +65,14 @@ fn rolling_file(path: &Path) -> Result<tracing_appender::rolling::RollingFileApp
         builder = builder.filename_suffix(ext.to_string_lossy().into_owned());
     }
     builder.build(dir).map_err(|e| e.to_string())
+}
+
+/// Log times in this machine's time zone, with its offset, as people read them.
+struct LocalTime;
+
+impl tracing_subscriber::fmt::time::FormatTime for LocalTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        let now = jiff::ZonedDateTime::now();
+        write!(w, "{}", now.strftime("%Y-%m-%dT%H:%M:%S%.3f%:z"))
+    }
 }

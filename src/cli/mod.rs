@@ -10,14 +10,21 @@ pub mod paths;
 pub mod status;
 pub mod transfer;
 
-use std::path::{Component, Path, PathBuf};
+use std::io::Write;
 
-/// A path for people: its last two parts after `…`, enough to recognise a replay.
-pub fn shown(path: &Path) -> String {
-    let parts: Vec<Component> = path.components().collect();
-    if parts.len() <= 3 {
-        return path.display().to_string();
+use std::process::ExitCode;
+
+/// Writes `text` to stdout; a reader that went away (`| head -1`) ends the command quietly.
+pub fn print(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
+            ExitCode::FAILURE
+        }
     }
-    let tail: PathBuf = parts[parts.len() - 2..].iter().collect();
-    format!("…{}{}", std::path::MAIN_SEPARATOR, tail.display())
 }
+
+pub use crate::platform::shown;

@@ -2,15 +2,19 @@
 //! text for people or JSON for scripts. It reads the state without taking the lock, so it
 //! works while the daemon runs.
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::Config;
+use super::shown;
 use crate::daemon;
-use crate::state::{Outcome, PauseCause, STATE_FILE, State, Status};
+use crate::dates;
+use crate::engine::files::BASELINE_REASON;
+use crate::state::{Outcome, Pause, PauseCause, Record, STATE_FILE, State, Status};
 
-/// Prints the status; exit code 0 unless the state cannot be read.
-pub fn run(config: &Config, json: bool) -> ExitCode {
-    let path = config.state_dir.join(STATE_FILE);
+/// Prints the status of the state in `state_dir`; exit code 0 unless the state cannot be
+/// read. A reader that stops early (`autochase status | head -1`) ends it quietly.
+pub fn run(state_dir: &Path, json: bool) -> ExitCode {
+    let path = state_dir.join(STATE_FILE);
     let state = match State::read(&path) {
         Ok(Some((state, _))) => state,
         Ok(None) => State::default(),
@@ -19,106 +23,93 @@ pub fn run(config: &Config, json: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let running = daemon::is_running(&config.state_dir);
+    let running = daemon::is_running(state_dir);
+    let text = match json {
+        true => {
+            serde_json::to_string_pretty(&as_json(&state, running, &path)).expect("json") + "\n"
+        }
+        false => as_text(&state, running, &path),
+    };
+    super::print(&text)
+}
+
+/// The status for scripts: every entry, times in UTC as the state keeps them.
+pub fn as_json(state: &State, running: bool, path: &Path) -> serde_json::Value {
     let of = |status: Status| state.replays.values().filter(move |r| r.status == status);
-    if json {
-        let uploaded: Vec<_> = of(Status::Uploaded)
-            .map(|r| {
-                serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "id": r.ballchasing_id,
-                "location": r.location, "title": r.title, "title_error": r.title_error,
-                "group": r.group, "note": r.note,
-                "outcome": r.outcome, "updated": r.updated})
-            })
-            .collect();
-        let pending: Vec<_> = of(Status::Pending)
-            .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "attempts": r.attempts, "last_error": r.last_error}))
-            .collect();
-        let mut failed: Vec<_> = of(Status::Refused)
-            .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "reason": r.last_error}))
-            .collect();
-        failed.extend(
-            state.invalid.values().map(
-                |f| serde_json::json!({"replay_id": null, "path": f.path.to_string_lossy(), "reason": f.reason}),
-            ),
-        );
-        let skipped: Vec<_> = of(Status::Skipped)
-            .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "reason": r.last_error}))
-            .collect();
-        let out = serde_json::json!({
-            "daemon_running": running,
-            "paused": state.pause,
-            "state_file": path.to_string_lossy(),
-            "uploaded": uploaded, "pending": pending, "failed": failed, "skipped": skipped,
-        });
-        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
-        return ExitCode::SUCCESS;
-    }
+    let entry = |r: &Record| serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "reason": r.last_error, "updated": r.updated});
+    let uploaded: Vec<_> = of(Status::Uploaded)
+        .map(|r| {
+            serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "id": r.ballchasing_id,
+            "location": r.location, "title": r.title, "title_error": r.title_error,
+            "group": r.group, "note": r.note, "outcome": r.outcome, "updated": r.updated})
+        })
+        .collect();
+    let pending: Vec<_> = of(Status::Pending)
+        .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "attempts": r.attempts, "last_error": r.last_error, "updated": r.updated}))
+        .collect();
+    let mut failed: Vec<_> = of(Status::Refused).map(entry).collect();
+    failed.extend(state.invalid.values().map(|f| {
+        serde_json::json!({"replay_id": null, "path": f.path.to_string_lossy(), "reason": f.reason, "updated": f.at})
+    }));
+    serde_json::json!({
+        "daemon_running": running,
+        "paused": state.pause,
+        "state_file": path.to_string_lossy(),
+        "uploaded": uploaded,
+        "pending": pending,
+        "failed": failed,
+        "missing": of(Status::Missing).map(entry).collect::<Vec<_>>(),
+        "skipped": of(Status::Skipped).map(entry).collect::<Vec<_>>(),
+    })
+}
+
+/// The status for people: counts, what holds uploads back, recent uploads, and every entry
+/// that needs a look, with local times and short paths.
+pub fn as_text(state: &State, running: bool, path: &Path) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let of = |status: Status| state.replays.values().filter(move |r| r.status == status);
     let failed = of(Status::Refused).count() + state.invalid.len();
-    println!(
+    let missing = of(Status::Missing).count();
+    let skipped = of(Status::Skipped).count();
+    let before = of(Status::Skipped)
+        .filter(|r| r.last_error.as_deref() == Some(BASELINE_REASON))
+        .count();
+    let _ = writeln!(
+        out,
         "daemon {}; state {}",
         if running { "running" } else { "not running" },
         path.display()
     );
-    println!(
-        "uploaded {}, pending {}, failed {}, skipped {}",
+    let _ = write!(
+        out,
+        "uploaded {}, pending {}, failed {failed}",
         of(Status::Uploaded).count(),
         of(Status::Pending).count(),
-        failed,
-        of(Status::Skipped).count()
     );
-    if let Some(pause) = &state.pause {
-        let (what, then) = match pause.cause {
-            PauseCause::Quota => (
-                "parked on the upload quota",
-                "they go again by themselves when it frees",
-            ),
-            PauseCause::RateLimit => (
-                "paused: ballchasing asked to wait",
-                "they go again by themselves",
-            ),
-            PauseCause::Trouble => (
-                "held back: ballchasing keeps failing",
-                "they go again by themselves",
-            ),
-            PauseCause::Token => (
-                "paused: ballchasing refused the token",
-                "put a working token in the config (picked up at once)",
-            ),
-            PauseCause::Endpoint => (
-                "paused: the upload address looks wrong",
-                "check `api_url` in the config (picked up at once)",
-            ),
-        };
-        match pause.remaining() {
-            Some(left) => {
-                let left =
-                    humantime::format_duration(std::time::Duration::from_secs(left.as_secs()));
-                println!(
-                    "uploads {what} until {} (in {left}); {then}\n  last answer: {}",
-                    pause.until, pause.reason
-                );
-            }
-            None => println!(
-                "uploads were {what} until {}; {}\n  last answer: {}",
-                pause.until,
-                if running {
-                    "the daemon tries again when a replay waits"
-                } else {
-                    "start autochase to try again"
-                },
-                pause.reason
-            ),
-        }
+    if missing > 0 {
+        let _ = write!(out, ", missing {missing}");
     }
-    let mut recent: Vec<_> = of(Status::Uploaded).collect();
+    let _ = write!(out, ", skipped {skipped}");
+    if before > 0 {
+        let _ = write!(
+            out,
+            " ({} already there when autochase first saw their folder: `autochase backfill` uploads them)",
+            before
+        );
+    }
+    out.push('\n');
+    if let Some(pause) = &state.pause {
+        out.push_str(&pause_text(pause, running));
+    }
+    let mut recent: Vec<&Record> = of(Status::Uploaded).collect();
     recent.sort_by(|a, b| b.updated.cmp(&a.updated));
     if !recent.is_empty() {
-        println!("\nrecent uploads:");
+        out.push_str("\nrecent uploads:\n");
         for r in recent.iter().take(10) {
-            let dup = if r.outcome == Some(Outcome::Duplicate) {
-                " (duplicate)"
-            } else {
-                ""
+            let dup = match r.outcome {
+                Some(Outcome::Duplicate) => " (duplicate)",
+                _ => "",
             };
             let mut title = match (&r.title, &r.title_error) {
                 (Some(title), _) => format!("  \"{title}\""),
@@ -126,38 +117,94 @@ pub fn run(config: &Config, json: bool) -> ExitCode {
                 (None, None) => String::new(),
             };
             if let Some(note) = &r.note {
-                title.push_str(&format!("  ({note})"));
+                let _ = write!(title, "  ({note})");
             }
-            println!(
+            let _ = writeln!(
+                out,
                 "  {}  {}{dup}{title}",
-                r.updated,
+                dates::local(&r.updated),
                 r.location.as_deref().unwrap_or("?")
             );
         }
     }
-    let pending: Vec<_> = of(Status::Pending).collect();
-    if !pending.is_empty() {
-        println!("\npending:");
-        for r in pending {
-            println!(
-                "  {}  {}",
-                r.path.display(),
-                r.last_error.as_deref().unwrap_or("waiting")
-            );
+    let section = |out: &mut String, heading: &str, rows: Vec<(&Path, &str)>| {
+        if rows.is_empty() {
+            return;
         }
+        let _ = writeln!(out, "\n{heading}:");
+        for (path, why) in rows {
+            let _ = writeln!(out, "  {}  {why}", shown(path));
+        }
+    };
+    fn reason(r: &Record) -> (&Path, &str) {
+        (
+            r.path.as_path(),
+            r.last_error.as_deref().unwrap_or("waiting"),
+        )
     }
-    if failed > 0 {
-        println!("\nfailed (`autochase retry --all-failed` tries them again):");
-        for r in of(Status::Refused) {
-            println!(
-                "  {}  {}",
-                r.path.display(),
-                r.last_error.as_deref().unwrap_or("?")
-            );
-        }
-        for f in state.invalid.values() {
-            println!("  {}  {}", f.path.display(), f.reason);
-        }
+    section(
+        &mut out,
+        "pending",
+        of(Status::Pending).map(reason).collect(),
+    );
+    section(
+        &mut out,
+        "missing (their files were deleted or replaced before the upload; `autochase forget --gone` clears them)",
+        of(Status::Missing).map(reason).collect(),
+    );
+    let mut failures: Vec<(&Path, &str)> = of(Status::Refused).map(reason).collect();
+    failures.extend(
+        state
+            .invalid
+            .values()
+            .map(|f| (f.path.as_path(), f.reason.as_str())),
+    );
+    section(
+        &mut out,
+        "failed (`autochase retry --all-failed` looks at them again; `autochase forget` clears one)",
+        failures,
+    );
+    out
+}
+
+/// What holds every upload back, until when, and what to do.
+fn pause_text(pause: &Pause, running: bool) -> String {
+    let (what, then) = match pause.cause {
+        PauseCause::Quota => (
+            "parked on the upload quota",
+            "they go again by themselves when it frees",
+        ),
+        PauseCause::RateLimit => (
+            "paused: ballchasing asked to wait",
+            "they go again by themselves",
+        ),
+        PauseCause::Trouble => (
+            "held back: ballchasing keeps failing",
+            "they go again by themselves",
+        ),
+        PauseCause::Token => (
+            "paused: ballchasing refused the token",
+            "put a working token in the config (picked up at once)",
+        ),
+        PauseCause::Endpoint => (
+            "paused: the upload address looks wrong",
+            "check `api_url` in the config (picked up at once)",
+        ),
+    };
+    let until = dates::local(&pause.until);
+    match pause.remaining() {
+        Some(left) => format!(
+            "uploads {what} until {until} (in {}); {then}\n  last answer: {}\n",
+            dates::wait(left),
+            pause.reason
+        ),
+        None => format!(
+            "uploads were {what} until {until}; {}\n  last answer: {}\n",
+            match running {
+                true => "the daemon tries again when a replay waits",
+                false => "start autochase to try again",
+            },
+            pause.reason
+        ),
     }
-    ExitCode::SUCCESS
 }

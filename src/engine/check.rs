@@ -68,6 +68,7 @@ pub enum FileCheck {
 /// Reads the file (its header only at `Depth::Header`, all of it in 64 KiB pieces at
 /// `Depth::Full`) and applies the completeness rule; blocking. Nothing is kept in memory.
 pub fn check_file(path: &Path, max_size: u64, depth: Depth) -> FileCheck {
+    crate::background::enter();
     let (file, len, mtime_ns) = match open_checked(path, max_size) {
         Ok(opened) => opened,
         Err(check) => return check,
@@ -78,6 +79,7 @@ pub fn check_file(path: &Path, max_size: u64, depth: Depth) -> FileCheck {
 /// Reads the file for an upload: its complete content and what it is, or why it is not a
 /// complete replay now. The bytes returned are exactly the ones validated, read once.
 pub fn read_for_upload(path: &Path, max_size: u64) -> Result<(Complete, Bytes), Box<FileCheck>> {
+    crate::background::enter();
     let (mut file, len, mtime_ns) = open_checked(path, max_size).map_err(Box::new)?;
     let mut bytes = Vec::with_capacity(len as usize);
     if let Err(e) = file.read_to_end(&mut bytes) {

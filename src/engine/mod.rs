@@ -131,6 +131,7 @@ impl Engine {
                 pause,
                 plain_429s: 0,
                 trouble: 0,
+                maps: Default::default(),
                 account: None,
                 said_no_token: false,
             },
@@ -244,11 +245,16 @@ impl Engine {
             reloads: self.reloads,
             paused,
         };
+        let settled_now = next.settled && !self.status.borrow().settled;
         self.status.send_if_modified(|current| {
             let changed = *current != next;
             *current = next;
             changed
         });
+        if settled_now {
+            // The work is done: what it freed goes back to the system.
+            crate::memory::give_back();
+        }
     }
 
     fn one_shot_finished(&self) -> bool {

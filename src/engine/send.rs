@@ -48,6 +48,9 @@ pub struct PostUpload {
     pub account: Option<String>,
 }
 
+/// ballchasing's map names (code → name), asked once per run when a title shows the map.
+pub type MapNames = Arc<tokio::sync::OnceCell<crate::api::Maps>>;
+
 /// An upload under way.
 pub struct InFlight {
     /// The file.
@@ -58,18 +61,31 @@ pub struct InFlight {
     pub task: JoinHandle<UploadEnd>,
 }
 
+/// What an upload needs besides the file: the client and config it runs with, and what is
+/// known so far (map names, the groups made, the token's account).
+pub struct Context {
+    /// The API client.
+    pub client: Client,
+    /// ballchasing's map names, for titles.
+    pub maps: MapNames,
+    /// The config of this upload.
+    pub config: Arc<Config>,
+    /// The automatic groups made so far.
+    pub groups: Vec<GroupEntry>,
+    /// The token's account (SteamID64), once learned.
+    pub account: Option<String>,
+}
+
 /// Starts the upload of `path` (replay `id`) on a task of its own.
-pub fn start(
-    client: Client,
-    config: Arc<Config>,
-    path: PathBuf,
-    id: String,
-    groups: Vec<GroupEntry>,
-    account: Option<String>,
-) -> InFlight {
+pub fn start(cx: Context, path: PathBuf, id: String) -> InFlight {
     let task_path = path.clone();
     let queued_id = id.clone();
     let task = tokio::spawn(async move {
+        let Context {
+            ref client,
+            ref config,
+            ..
+        } = cx;
         let read_path = task_path.clone();
         let max = config.max_replay_size;
         // Upload exactly the bytes validated here, read once, right before sending.
@@ -97,10 +113,7 @@ pub fn start(
         let post = match &result {
             Ok(outcome) => {
                 let fallback = i64::try_from(file.mtime_ns / 1_000_000_000).unwrap_or(0);
-                after_upload(
-                    &client, &config, &file.info, outcome, &groups, account, fallback,
-                )
-                .await
+                after_upload(&cx, &file.info, outcome, fallback).await
             }
             Err(_) => PostUpload::default(),
         };
@@ -113,20 +126,18 @@ pub fn start(
 /// group only when it is ours (ballchasing does not apply `group` to a duplicate, and a
 /// teammate's replay is not ours to move). One PATCH carries both.
 async fn after_upload(
-    client: &Client,
-    config: &Config,
+    cx: &Context,
     info: &ReplayInfo,
     outcome: &UploadOutcome,
-    groups: &[GroupEntry],
-    account: Option<String>,
     fallback_time: i64,
 ) -> PostUpload {
+    let (client, config, groups) = (&cx.client, &*cx.config, &cx.groups[..]);
     let mut out = PostUpload::default();
     let created = !outcome.is_duplicate();
     let wants_group = config.group_rule.is_some() || config.group.is_some();
     let mut ours = created;
     if !created && wants_group {
-        let account = match account {
+        let account = match cx.account.clone() {
             Some(a) => Some(a),
             None => client.ping().await.ok().and_then(|p| p.value.steam_id),
         };
@@ -149,9 +160,19 @@ async fn after_upload(
     }
     let mut patch = ReplayPatch::new();
     let mut title = None;
+    let map_names = match &config.title {
+        Some(template) if created && template.uses_map() => {
+            // Asked once per run; a failure leaves codes in titles rather than holding one.
+            cx.maps
+                .get_or_init(|| async { client.maps().await.map(|r| r.value).unwrap_or_default() })
+                .await
+                .clone()
+        }
+        _ => Default::default(),
+    };
     if created
         && let Some(template) = &config.title
-        && let Some(t) = template.render(info)
+        && let Some(t) = template.render(info, &map_names)
     {
         patch = patch.title(t.clone());
         title = Some(t);

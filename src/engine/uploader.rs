@@ -26,6 +26,8 @@ pub(super) struct Uploader {
     pub(super) plain_429s: u32,
     /// Uploads in a row that met trouble that passes (server errors, no answer).
     pub(super) trouble: u32,
+    /// ballchasing's map names, for titles.
+    pub(super) maps: send::MapNames,
     /// The token's account (SteamID64), learned when a duplicate's owner must be checked.
     pub(super) account: Option<String>,
     pub(super) said_no_token: bool,
@@ -66,15 +68,14 @@ impl Engine {
                 continue;
             }
             debug!(replay = %id, "uploading");
-            let groups = self.book.state().groups.values().cloned().collect();
-            self.uploader.flight = Some(send::start(
+            let cx = send::Context {
                 client,
-                self.config.clone(),
-                path,
-                id,
-                groups,
-                self.uploader.account.clone(),
-            ));
+                maps: self.uploader.maps.clone(),
+                config: self.config.clone(),
+                groups: self.book.state().groups.values().cloned().collect(),
+                account: self.uploader.account.clone(),
+            };
+            self.uploader.flight = Some(send::start(cx, path, id));
             return;
         }
     }
@@ -154,7 +155,15 @@ impl Engine {
                     ),
                     record.location.as_deref().unwrap_or_default(),
                 );
-                info!(replay = %record.id, location = %outcome.location(), duplicate = outcome.is_duplicate(), "uploaded");
+                let title = record.title.clone().unwrap_or_default();
+                info!(
+                    file = %crate::platform::shown(path),
+                    %title,
+                    link = %outcome.location(),
+                    duplicate = outcome.is_duplicate(),
+                    replay = %record.id,
+                    "uploaded"
+                );
                 self.book.save(record.clone())?;
                 self.resume()?;
                 self.report(Report::of(path, &record, true));

@@ -9,7 +9,7 @@ mod record;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 
@@ -113,7 +113,7 @@ pub struct State {
 
 /// Now, as RFC 3339 UTC with seconds.
 pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+    crate::dates::now_utc()
 }
 
 /// A file's mtime in ns since the epoch (0 when unknown).

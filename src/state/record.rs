@@ -239,13 +239,13 @@ impl Pause {
         Pause {
             cause,
             reason,
-            until: humantime::format_rfc3339_seconds(SystemTime::now() + wait).to_string(),
+            until: crate::dates::utc(SystemTime::now() + wait),
         }
     }
 
     /// Time left, or `None` when it is over (or the time does not parse).
     pub fn remaining(&self) -> Option<std::time::Duration> {
-        let until = humantime::parse_rfc3339(&self.until).ok()?;
+        let until = crate::dates::parse_utc(&self.until)?;
         until
             .duration_since(SystemTime::now())
             .ok()

@@ -98,6 +98,8 @@ pub struct Books {
     /// Replay id → uploader SteamID64; the token's account is "1", and replays not listed
     /// (put in `by_key` by a test) belong to "999".
     pub owners: HashMap<String, String>,
+    /// What `GET /maps` answers (404 when unset).
+    pub maps: Option<serde_json::Value>,
     /// Delay for the normal answers.
     pub delay: Duration,
     /// The faults to inject; tests may change them while the server runs.
@@ -260,6 +262,10 @@ impl FakeBallchasing {
                     let bytes = req.multipart()[0].data.to_vec();
                     books.upload(bytes, now)
                 }
+                ("GET", "/maps") => match &books.maps {
+                    Some(maps) => Reply::json(200, maps.clone()),
+                    None => Reply::json(404, json!({"error": "not found"})),
+                },
                 ("POST", "/groups") => {
                     books.groups.push(req.json());
                     let id = format!("g-{}", books.groups.len());
