@@ -116,7 +116,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Init { token, force } = &cli.command {
         logging::init(cli.verbose, cli.quiet, None);
-        return cli::init::run(cli.config.as_deref(), token.clone(), *force);
+        return runtime().block_on(cli::init::run(cli.config.as_deref(), token.clone(), *force));
     }
     let config = match Config::load(cli.config.as_deref(), std::env::var(TOKEN_ENV).ok()) {
         Ok(config) => config,
@@ -130,12 +130,7 @@ fn main() -> ExitCode {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(async move {
+    runtime().block_on(async move {
         match cli.command {
             Command::Run => commands::run(config).await,
             Command::Upload { paths, force } => commands::upload(config, paths, force).await,
@@ -157,6 +152,15 @@ fn main() -> ExitCode {
             Command::Init { .. } => unreachable!("handled before the config is loaded"),
         }
     })
+}
+
+/// The runtime every command runs on: two workers are plenty for one engine and its I/O.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 /// A config that cannot be used: `status` still shows the state (it needs only the state

@@ -1,7 +1,8 @@
-//! Config reload without a restart: on SIGHUP and whenever the config file changes, the file
+//! Config reload without a restart: on SIGHUP and whenever the config file changes (or
+//! appears: a daemon started before `autochase init` picks up the config it writes), the file
 //! is read again; a good config is handed over, a bad one is reported and the running one kept.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,8 +28,14 @@ pub async fn run(
     // A relative path has no folder to watch ("config.toml" → "").
     let path = std::path::absolute(&path).unwrap_or(path);
     let (tx, mut changed) = mpsc::channel::<()>(1);
-    // Keeps the watch alive for as long as this task runs.
-    let _watcher = watch_file(&path, tx.clone());
+    // Keeps the watch alive for as long as this task runs; re-armed closer to the file as
+    // the folders on the way to it appear.
+    let mut watching = nearest_folder(&path);
+    let mut _watcher = watch_file(&path, &watching, tx.clone());
+    // Started without a config file: one written before the watch was armed is read now.
+    if initial.path.is_none() {
+        let _ = tx.try_send(());
+    }
     #[cfg(unix)]
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
@@ -50,8 +57,15 @@ pub async fn run(
         }
         tokio::time::sleep(SETTLE).await;
         while changed.try_recv().is_ok() {}
+        let nearest = nearest_folder(&path);
+        if nearest != watching {
+            watching = nearest;
+            _watcher = watch_file(&path, &watching, tx.clone());
+        }
         if !path.exists() {
-            warn!(config = %path.display(), "config file is gone; keeping the running config");
+            if initial.path.is_some() {
+                warn!(config = %path.display(), "config file is gone; keeping the running config");
+            }
             continue;
         }
         match Config::load(Some(&path), std::env::var(TOKEN_ENV).ok()) {
@@ -68,15 +82,31 @@ pub async fn run(
     }
 }
 
-/// Watches the folder holding `path` (editors replace the file, so the file itself cannot
-/// be watched) and reports changes to that file name.
-fn watch_file(path: &Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+/// The folder holding `path`, or its nearest ancestor that exists yet.
+fn nearest_folder(path: &Path) -> PathBuf {
+    path.ancestors()
+        .skip(1)
+        .find(|a| a.is_dir())
+        .unwrap_or_else(|| Path::new("/"))
+        .to_path_buf()
+}
+
+/// Watches `folder` (the one holding `path`, or the nearest ancestor while it does not exist;
+/// editors replace the file, so the file itself cannot be watched) and reports changes to
+/// that file name, or anything appearing on the way to it.
+fn watch_file(
+    path: &Path,
+    folder: &Path,
+    tx: mpsc::Sender<()>,
+) -> Option<notify::RecommendedWatcher> {
     let name = path.file_name()?.to_owned();
-    crate::watcher::watch_folder(&dir, "config", move |event| {
-        if !matches!(event.kind, EventKind::Access(_))
-            && event.paths.iter().any(|p| p.file_name() == Some(&name))
-        {
+    let on_the_way = path.parent() != Some(folder);
+    crate::watcher::watch_folder(folder, "config", move |event| {
+        let relevant = match on_the_way {
+            true => matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_)),
+            false => event.paths.iter().any(|p| p.file_name() == Some(&name)),
+        };
+        if relevant && !matches!(event.kind, EventKind::Access(_)) {
             let _ = tx.try_send(());
         }
     })

@@ -108,6 +108,7 @@ pub async fn scanner(
     };
     let mut armed: HashSet<PathBuf> = HashSet::new();
     let mut shown: Vec<PathBuf> = Vec::new();
+    let mut said_none = false;
     loop {
         let (source, interval) = folders.borrow_and_update().clone();
         let dirs = tokio::task::spawn_blocking(move || source())
@@ -139,6 +140,13 @@ pub async fn scanner(
                 return;
             }
         }
+        if scanned.is_empty() && !said_none {
+            warn!(
+                watched_for = shown.len(),
+                "no Rocket League replay folder found yet; watching for one to appear (save a replay in the game, or set `replay_dirs` in the config; `autochase check` shows where autochase looks)"
+            );
+        }
+        said_none = scanned.is_empty();
         if events
             .send(Hint::ScanDone { folders: scanned })
             .await

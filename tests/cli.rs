@@ -238,9 +238,10 @@ async fn run_holds_the_lock_and_stops_cleanly_on_sigterm() {
     }
     let second = autochase(&config, &["run"]).await;
     assert_eq!(second.status.code(), Some(1));
-    assert!(
-        text(&second.stderr).contains("already running"),
-        "{}",
+    assert_eq!(
+        text(&second.stderr).matches("already running").count(),
+        1,
+        "said once: {}",
         text(&second.stderr)
     );
     let status = text(&autochase(&config, &["status"]).await.stdout);
@@ -553,4 +554,99 @@ async fn notifications_go_through_notify_send_when_turned_on() {
         text.contains("Not uploaded: BROKEN.replay|corrupt replay: truncated"),
         "{text}"
     );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_daemon_started_before_init_picks_up_the_config_init_writes() {
+    let fake = FakeBallchasing::start().await;
+    let env = Env::new();
+    let home = env.root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_autochase"));
+    command
+        .arg("run")
+        .env_remove("BALLCHASING_TOKEN")
+        .env_remove("AUTOCHASE_CONFIG")
+        .env_remove("AUTOCHASE_API_URL")
+        .env_remove("RUST_LOG")
+        .stderr(std::process::Stdio::piped());
+    with_home(&mut command, &home);
+    let daemon = support::bin::Daemon::spawn(&mut command);
+    let state = home.join(".local/share/autochase/state.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !state.exists() {
+        assert!(std::time::Instant::now() < deadline, "daemon never started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // `init` writes the config where the daemon looks for it, folders included.
+    let config_dir = home.join(".config/autochase");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!(
+            "token = \"{TOKEN}\"\napi_url = \"{}\"\nreplay_dirs = ['{}']\nupload_rate = 10.0\n",
+            fake.server.url(),
+            env.demos().display()
+        ),
+    )
+    .unwrap();
+    // Written a little later, as a player saves after the game; nothing restarted the daemon.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    std::fs::write(env.demos().join("TINY.replay"), TINY).unwrap();
+    while fake.created() == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    daemon.signal("TERM");
+    let log = text(&daemon.output().await.stderr);
+    assert!(
+        fake.created() > 0,
+        "the new config was never picked up: {log}"
+    );
+    assert!(
+        log.contains("no Rocket League replay folder found yet"),
+        "a start with no folder says so: {log}"
+    );
+    assert!(log.contains("config reloaded"), "{log}");
+}
+
+#[tokio::test]
+async fn check_tells_an_unreachable_server_from_a_refused_token() {
+    let env = Env::new();
+    // Nothing listens on this port.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let config = env.write_config(&url, TOKEN);
+    let out = autochase(&config, &["check"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot reach ballchasing"), "{err}");
+    assert!(!err.contains("problem: token"), "{err}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn init_tries_the_token_it_was_given() {
+    let fake = FakeBallchasing::start().await;
+    let env = Env::new();
+    let (home, _) = fake_home(env.root.path());
+    for (token, expected) in [
+        (TOKEN, "token: works, account Tester"),
+        ("wrong-token-value", "refused the API token"),
+    ] {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_autochase"));
+        command
+            .args(["init", "--force", "--token", token])
+            .env("AUTOCHASE_API_URL", fake.server.url())
+            .env_remove("BALLCHASING_TOKEN");
+        with_home(&mut command, &home);
+        let out = output(command).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains(expected),
+            "{}",
+            text(&out.stdout)
+        );
+    }
 }

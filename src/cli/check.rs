@@ -15,13 +15,9 @@ pub async fn run(config: &Config) -> ExitCode {
         None => println!("config: none found, using defaults"),
     }
     match config.client() {
-        Ok(Some(client)) => match client.ping().await {
-            Ok(me) => println!(
-                "token: works, account {} (tier {})",
-                me.value.name.as_deref().unwrap_or("(no name)"),
-                client.tier()
-            ),
-            Err(e) => problems.push(format!("token: {e}")),
+        Ok(Some(client)) => match token_test(&client).await {
+            Ok(works) => println!("{works}"),
+            Err(problem) => problems.push(problem),
         },
         Ok(None) => problems.push("token: none set; add `token = \"...\"` to the config or set BALLCHASING_TOKEN (create one at https://ballchasing.com/upload)".into()),
         Err(e) => problems.push(format!("api: {e}")),
@@ -53,6 +49,29 @@ pub async fn run(config: &Config) -> ExitCode {
             eprintln!("problem: {p}");
         }
         ExitCode::FAILURE
+    }
+}
+
+/// Asks ballchasing who the token belongs to: what works, or what is wrong, telling a refused
+/// token from a server that cannot be reached.
+pub async fn token_test(client: &crate::api::Client) -> Result<String, String> {
+    use crate::api::Error;
+    match client.ping().await {
+        Ok(me) => Ok(format!(
+            "token: works, account {} (tier {})",
+            me.value.name.as_deref().unwrap_or("(no name)"),
+            client.tier()
+        )),
+        Err(e @ (Error::Unauthorized { .. } | Error::Forbidden { .. })) => {
+            Err(format!("token: {e}"))
+        }
+        Err(e @ (Error::Transport { .. } | Error::Timeout { .. })) => Err(format!(
+            "api: cannot reach ballchasing at {} ({e}); check the network (the token could not be tested)",
+            client.base_url()
+        )),
+        Err(e) => Err(format!(
+            "api: ballchasing answered but not as expected ({e}); the token could not be tested"
+        )),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::platform::Home;
 use super::check::describe_found;
 
 /// Writes the config at `explicit` (else the default path).
-pub fn run(explicit: Option<&Path>, token: Option<String>, force: bool) -> ExitCode {
+pub async fn run(explicit: Option<&Path>, token: Option<String>, force: bool) -> ExitCode {
     let Some(path) = explicit
         .map(Path::to_path_buf)
         .or_else(crate::config::default_config_path)
@@ -61,6 +61,20 @@ pub fn run(explicit: Option<&Path>, token: Option<String>, force: bool) -> ExitC
         println!(
             "no token yet: add `token = \"...\"` to it, or set BALLCHASING_TOKEN (create one at https://ballchasing.com/upload)"
         );
+    }
+    if let Some(token) = &token {
+        // Tried now, so a mistyped token is known before the daemon runs.
+        let mut builder = crate::api::Client::builder(token.clone());
+        if let Some(url) = crate::config::api_url_from_env() {
+            builder = builder.base_url(url);
+        }
+        match builder.build() {
+            Ok(client) => match super::check::token_test(&client).await {
+                Ok(works) => println!("{works}"),
+                Err(problem) => println!("{problem}; fix it in {}", path.display()),
+            },
+            Err(e) => println!("token: cannot be used ({e}); fix it in {}", path.display()),
+        }
     }
     println!("next: `autochase check`, then `autochase service install` (or `autochase run`)");
     ExitCode::SUCCESS

@@ -22,6 +22,16 @@ pub use template::{exposed_token_warning, template};
 pub const CONFIG_ENV: &str = "AUTOCHASE_CONFIG";
 /// Environment variable holding the token; it wins over the file.
 pub const TOKEN_ENV: &str = "BALLCHASING_TOKEN";
+/// Environment variable naming the API address (a local proxy, a test server); it wins over
+/// the file.
+pub const API_URL_ENV: &str = "AUTOCHASE_API_URL";
+
+/// The API address from the environment, if set.
+pub fn api_url_from_env() -> Option<String> {
+    std::env::var(API_URL_ENV)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
 
 /// The settled configuration the daemon runs with.
 #[derive(Debug, Clone)]
@@ -282,7 +292,7 @@ impl Config {
         };
         // Replays are under 5 MB; 1 GB is far past any, and keeps the arithmetic honest.
         let max_replay_size = doc.whole("max_replay_size_mb", 1, 1024)?.unwrap_or(64) * 1024 * 1024;
-        let api_url = match doc.text("api_url")? {
+        let api_url = match api_url_from_env().or(doc.text("api_url")?) {
             None => crate::api::DEFAULT_BASE_URL.to_owned(),
             Some(url) => {
                 // The client checks scheme and host; do it here too so the line is named.
