@@ -280,3 +280,53 @@ async fn a_quota_park_restored_from_far_in_the_future_waits_a_day_at_most() {
     until(&setup, "uploaded within a day", |s| uploaded(s).len() == 1).await;
     daemon.stop().await;
 }
+
+/// Bytes this process has read so far (every read call), from /proc.
+#[cfg(target_os = "linux")]
+fn bytes_read() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("rchar: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_replay_file_that_keeps_growing_is_not_read_whole_at_each_change() {
+    use std::io::Write;
+    let setup = Setup::new().await;
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    // A replay's header, then more and more body: its length never matches what it
+    // announces, as with a file being written forever.
+    let lan = support::replays::LAN;
+    let header_size = i32::from_le_bytes(lan[..4].try_into().unwrap()) as usize;
+    let path = setup.path("GROWING.replay");
+    let mut file = std::fs::File::create(&path).unwrap();
+    file.write_all(&lan[..16 + header_size]).unwrap();
+    let before = bytes_read();
+    let piece = vec![0x5au8; 256 * 1024];
+    for _ in 0..80 {
+        file.write_all(&piece).unwrap();
+        file.flush().unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let read = bytes_read() - before;
+    let checks = daemon.status.borrow().checks;
+    drop(file);
+    daemon.stop().await;
+    // 20 MB written in 80 pieces: each check reads the header and the body's size, a few KB.
+    assert!(
+        checks >= 5,
+        "the file was looked at as it grew ({checks} checks)"
+    );
+    assert!(
+        read < 2 * 1024 * 1024,
+        "{read} bytes read while 20 MB were written"
+    );
+    assert_eq!(setup.fake.upload_requests(), 0);
+}
