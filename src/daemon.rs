@@ -1,5 +1,5 @@
 //! Wiring: the single-instance lock, the daemon's tasks (scanner, reload, inbox, engine),
-//! the one-shot upload, readiness, and the shutdown signal.
+//! the one-shot upload, and the shutdown signal.
 
 use std::fs::{File, TryLockError};
 use std::io::Write;
@@ -149,17 +149,12 @@ async fn run_engine(
         },
         side_cancel.clone(),
     ));
-    let mut status = engine.watch_status();
-    let ready = tokio::spawn(async move {
-        if status.wait_for(|s| s.initial_scan_done).await.is_ok() {
-            notify_service_manager("READY=1\nSTATUS=watching for replays");
-        }
-    });
+    let readiness = tokio::spawn(crate::readiness::follow(engine.watch_status()));
     let result = engine
         .run(rx, Some(requests_rx), config_rx, cancel, SHUTDOWN_GRACE)
         .await;
-    ready.abort();
-    notify_service_manager("STOPPING=1");
+    readiness.abort();
+    crate::readiness::stopping();
     side_cancel.cancel();
     scanner.abort();
     reloader.abort();
@@ -197,33 +192,6 @@ pub async fn upload_once(
     Ok(reports)
 }
 
-/// Tells systemd how the daemon is doing (`Type=notify`); nothing without `NOTIFY_SOCKET`.
-pub fn notify_service_manager(message: &str) {
-    #[cfg(target_os = "linux")]
-    if let Some(socket) = std::env::var_os("NOTIFY_SOCKET")
-        && let Err(e) = sd_notify(&socket, message)
-    {
-        tracing::warn!(error = %e, "cannot notify systemd");
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = message;
-}
-
-/// Sends one sd_notify datagram to `socket` (a path, or `@name` for an abstract socket).
-#[cfg(target_os = "linux")]
-pub fn sd_notify(socket: &std::ffi::OsStr, message: &str) -> std::io::Result<()> {
-    use std::os::linux::net::SocketAddrExt;
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::net::{SocketAddr, UnixDatagram};
-    let sock = UnixDatagram::unbound()?;
-    let addr = match socket.as_bytes().strip_prefix(b"@") {
-        Some(name) => SocketAddr::from_abstract_name(name)?,
-        None => SocketAddr::from_pathname(socket)?,
-    };
-    sock.send_to_addr(message.as_bytes(), &addr)?;
-    Ok(())
-}
-
 /// Resolves on SIGINT or SIGTERM (Ctrl-C on Windows).
 pub async fn shutdown_signal() {
     #[cfg(unix)]
@@ -238,28 +206,5 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-#[cfg(all(test, target_os = "linux"))]
-mod tests {
-    #[test]
-    fn sd_notify_reaches_a_path_and_an_abstract_socket() {
-        use std::os::linux::net::SocketAddrExt;
-        use std::os::unix::net::{SocketAddr, UnixDatagram};
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("notify.sock");
-        let listener = UnixDatagram::bind(&path).unwrap();
-        super::sd_notify(path.as_os_str(), "READY=1").unwrap();
-        let mut buf = [0u8; 64];
-        let n = listener.recv(&mut buf).unwrap();
-        assert_eq!(&buf[..n], b"READY=1");
-        let name = format!("autochase-test-{}", std::process::id());
-        let abstract_listener =
-            UnixDatagram::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap())
-                .unwrap();
-        super::sd_notify(std::ffi::OsStr::new(&format!("@{name}")), "STOPPING=1").unwrap();
-        let n = abstract_listener.recv(&mut buf).unwrap();
-        assert_eq!(&buf[..n], b"STOPPING=1");
     }
 }

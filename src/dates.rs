@@ -83,6 +83,26 @@ pub fn local_at(at: SystemTime) -> String {
     local(&utc(at))
 }
 
+/// A moment soon after `now`, short, in this machine's time zone: `21:40` the same day,
+/// `2026-11-30 09:15` another day.
+pub fn clock(at: SystemTime, now: SystemTime) -> String {
+    clock_in(at, now, &TimeZone::system())
+}
+
+fn clock_in(at: SystemTime, now: SystemTime, tz: &TimeZone) -> String {
+    let zoned = |t: SystemTime| {
+        Timestamp::try_from(t)
+            .unwrap_or(Timestamp::UNIX_EPOCH)
+            .to_zoned_datetime(tz.clone())
+    };
+    let (at, now) = (zoned(at), zoned(now));
+    if at.date() == now.date() {
+        at.strftime("%H:%M").to_string()
+    } else {
+        at.strftime("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
 /// A wait for people: `27m 12s`, `3h 5m`, `12s`.
 pub fn wait(d: Duration) -> String {
     let secs = d.as_secs();
@@ -120,5 +140,16 @@ mod tests {
         assert_eq!(wait(Duration::from_secs(12)), "12s");
         assert_eq!(wait(Duration::from_secs(27 * 60 + 12)), "27m 12s");
         assert_eq!(wait(Duration::from_secs(3 * 3600 + 5 * 60 + 9)), "3h 5m");
+    }
+
+    #[test]
+    fn a_clock_shows_the_day_only_when_it_is_not_today() {
+        let paris = TimeZone::fixed(jiff::tz::offset(1));
+        let now = parse_utc("2026-11-29T20:10:00Z").unwrap();
+        let soon = parse_utc("2026-11-29T20:40:59Z").unwrap();
+        assert_eq!(clock_in(soon, now, &paris), "21:40");
+        // 23:30 UTC is already tomorrow in Paris.
+        let late = parse_utc("2026-11-29T23:30:00Z").unwrap();
+        assert_eq!(clock_in(late, now, &paris), "2026-11-30 00:30");
     }
 }

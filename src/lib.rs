@@ -16,6 +16,7 @@ pub mod groups;
 pub mod inbox;
 pub mod memory;
 pub mod platform;
+pub mod readiness;
 pub mod reload;
 pub mod replay;
 pub mod service;

@@ -68,6 +68,7 @@ pub async fn run(
             }
             continue;
         }
+        crate::readiness::reloading();
         match Config::load(Some(&path), std::env::var(TOKEN_ENV).ok()) {
             Ok(config) => {
                 for warning in &config.warnings {
@@ -79,6 +80,8 @@ pub async fn run(
                 error!("{e}; keeping the running config until the file is fixed");
             }
         }
+        // Either way the daemon runs on: a config it could not read changes nothing.
+        crate::readiness::reloaded();
     }
 }
 

@@ -650,3 +650,74 @@ async fn init_tries_the_token_it_was_given() {
         );
     }
 }
+
+/// Collects what the daemon tells systemd, one datagram per message, on its own thread.
+#[cfg(target_os = "linux")]
+fn listen_as_systemd(path: &std::path::Path) -> std::sync::mpsc::Receiver<String> {
+    let socket = std::os::unix::net::UnixDatagram::bind(path).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 4096];
+        while let Ok(n) = socket.recv(&mut buf) {
+            if tx.send(text(&buf[..n])).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a message that contains `wanted`, and returns it.
+#[cfg(target_os = "linux")]
+fn heard(messages: &std::sync::mpsc::Receiver<String>, wanted: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match messages.recv_timeout(left) {
+            Ok(message) if message.contains(wanted) => return message,
+            Ok(message) => seen.push(message),
+            Err(_) => panic!("systemd never heard {wanted:?}; it heard {seen:?}"),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systemd_hears_ready_a_status_line_reloads_and_stopping() {
+    let fake = FakeBallchasing::start().await;
+    let env = Env::new();
+    let config = env.write_config(&fake.server.url(), "wrong-token");
+    let socket = env.root.path().join("notify.sock");
+    let messages = listen_as_systemd(&socket);
+    let daemon = support::bin::Daemon::spawn(
+        support::bin::command(&config)
+            .arg("run")
+            .env("NOTIFY_SOCKET", &socket)
+            .stderr(std::process::Stdio::null()),
+    );
+    let ready = heard(&messages, "READY=1");
+    assert!(
+        ready.contains("STATUS=watching for replays, nothing pending"),
+        "{ready}"
+    );
+    std::fs::write(env.demos().join("TINY.replay"), TINY).unwrap();
+    let parked = heard(&messages, "parked until");
+    assert!(
+        parked.contains("STATUS=1 pending, parked until ") && parked.contains("token refused"),
+        "{parked}"
+    );
+
+    write_config(&config, &fake.server.url(), TOKEN, "");
+    daemon.signal("HUP");
+    let reloading = heard(&messages, "RELOADING=1");
+    assert!(reloading.contains("MONOTONIC_USEC="), "{reloading}");
+    heard(&messages, "READY=1");
+    heard(&messages, "STATUS=watching for replays, nothing pending");
+    assert_eq!(fake.created(), 1);
+
+    daemon.signal("TERM");
+    heard(&messages, "STOPPING=1");
+    let out = daemon.output().await;
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -297,7 +297,13 @@ async fn uploads_wait_without_a_token_and_a_refused_token_pauses() {
     .unwrap()
     .unwrap()
     .clone();
-    assert!(paused.paused.unwrap().contains("refused the API token"));
+    assert!(
+        paused
+            .paused
+            .unwrap()
+            .reason
+            .contains("refused the API token")
+    );
     daemon.stop().await;
     assert_eq!(
         setup.fake.upload_requests(),

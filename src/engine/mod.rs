@@ -37,7 +37,7 @@ use queue::Queue;
 use send::UploadEnd;
 
 pub use asks::Sink;
-pub use report::{EngineStatus, Fate, Report};
+pub use report::{EngineStatus, Fate, Paused, Report};
 pub use rules::Mode;
 use uploader::Uploader;
 
@@ -109,7 +109,10 @@ impl Engine {
                     // never holds uploads back longer than ballchasing's longest window.
                     let left = left.min(verdict::WAIT_MAX);
                     warn!(until = %saved.until, reason = %saved.reason, "uploads still parked");
-                    pause = Some((Instant::now() + left, saved.reason));
+                    pause = Some((
+                        Instant::now() + left,
+                        Paused::new(saved.cause, saved.reason, left),
+                    ));
                 }
                 _ => book.resumed()?,
             }
@@ -229,7 +232,11 @@ impl Engine {
     }
 
     fn publish(&self) {
-        let paused = self.uploader.pause.as_ref().map(|(_, why)| why.clone());
+        let paused = self
+            .uploader
+            .pause
+            .as_ref()
+            .map(|(_, paused)| paused.clone());
         let waiting = self.uploader.client.is_none() || paused.is_some();
         let settled = self.checks.is_empty()
             && self.uploader.flight.is_none()
@@ -244,6 +251,8 @@ impl Engine {
             checks: self.checks_started,
             reloads: self.reloads,
             paused,
+            token: self.uploader.client.is_some(),
+            uploading: self.uploader.flight.is_some(),
         };
         let settled_now = next.settled && !self.status.borrow().settled;
         self.status.send_if_modified(|current| {
@@ -412,7 +421,7 @@ impl Engine {
     /// The word for a file left waiting: why uploads do not go now, or `otherwise`.
     fn pending_report(&self, path: &Path, otherwise: &str) -> Report {
         let reason = match &self.uploader.pause {
-            Some((_, why)) => format!("waiting: uploads are paused ({why})"),
+            Some((_, paused)) => format!("waiting: uploads are paused ({})", paused.reason),
             None if self.uploader.client.is_none() => {
                 "waiting: there is no API token (`autochase init`, or `token` in the config)".into()
             }

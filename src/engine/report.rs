@@ -2,10 +2,11 @@
 //! file's final word (for `autochase upload`).
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{Outcome, Record, Status};
+use crate::state::{Outcome, PauseCause, Record, Status};
 
 /// What the engine is doing, published after every step (for tests, `status` and hooks).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,7 +27,33 @@ pub struct EngineStatus {
     /// Config reloads applied since start.
     pub reloads: u64,
     /// Why uploads are paused, when they are.
-    pub paused: Option<String>,
+    pub paused: Option<Paused>,
+    /// There is an API token, so uploads can go.
+    pub token: bool,
+    /// An upload is on its way (not counted in `queued`).
+    pub uploading: bool,
+}
+
+/// Uploads stopped for a while.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paused {
+    /// The kind of trouble.
+    pub cause: PauseCause,
+    /// The answer that caused it, in words.
+    pub reason: String,
+    /// When uploads go again by themselves.
+    pub until: SystemTime,
+}
+
+impl Paused {
+    /// A pause of `wait` from now.
+    pub fn new(cause: PauseCause, reason: String, wait: std::time::Duration) -> Paused {
+        Paused {
+            cause,
+            reason,
+            until: SystemTime::now() + wait,
+        }
+    }
 }
 
 /// What became of a file someone asked about.

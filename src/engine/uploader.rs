@@ -10,7 +10,7 @@ use tracing::{debug, error, info, warn};
 use super::Engine;
 use super::check;
 use super::queue::AfterUpload;
-use super::report::Report;
+use super::report::{Paused, Report};
 use super::send::{self, Answered, InFlight, PostUpload, UploadEnd};
 use super::verdict::{self, Verdict};
 use crate::api::{Client, Error as ApiError};
@@ -21,7 +21,7 @@ pub(super) struct Uploader {
     pub(super) client: Option<Client>,
     pub(super) flight: Option<InFlight>,
     /// Every upload waits until then (quota or refused token); mirrored in the state.
-    pub(super) pause: Option<(Instant, String)>,
+    pub(super) pause: Option<(Instant, Paused)>,
     /// Plain 429 answers to uploads in a row (see `verdict::QUOTA_AFTER_429S`).
     pub(super) plain_429s: u32,
     /// Uploads in a row that met trouble that passes (server errors, no answer).
@@ -280,7 +280,8 @@ impl Engine {
             }
         }
         self.book.paused(pause)?;
-        self.uploader.pause = Some((Instant::now() + wait, reason));
+        let paused = Paused::new(cause, reason, wait);
+        self.uploader.pause = Some((Instant::now() + wait, paused));
         Ok(())
     }
 
