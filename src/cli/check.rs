@@ -100,5 +100,30 @@ pub fn describe_found(f: &discover::Found) -> String {
         ),
         None => String::new(),
     };
-    format!("{} replays{newest}; {}", f.replays, f.source)
+    let replays = super::transfer::plural(f.replays, "replay", "replays");
+    format!("{replays}{newest}; {}", f.source)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    #[test]
+    fn a_found_folder_reads_well_with_one_replay_or_many() {
+        let mut found = crate::discover::Found {
+            dir: PathBuf::from("/games/Demos"),
+            source: "Steam library /games".into(),
+            replays: 1,
+            newest: None,
+        };
+        assert_eq!(
+            super::describe_found(&found),
+            "1 replay; Steam library /games"
+        );
+        found.replays = 0;
+        assert_eq!(
+            super::describe_found(&found),
+            "0 replays; Steam library /games"
+        );
+    }
 }

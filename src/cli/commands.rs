@@ -122,7 +122,7 @@ pub async fn backfill(config: Config, folders: Vec<PathBuf>) -> ExitCode {
     }
     eprintln!(
         "uploading {} skipped when their folder was first seen, at `upload_rate`",
-        plural(files.len(), "replay")
+        plural(files.len(), "replay", "replays")
     );
     transfer::upload(config, files, false).await
 }
@@ -190,10 +190,7 @@ pub async fn forget(config: Config, which: Vec<String>, gone: bool) -> ExitCode 
             }
         }
     };
-    println!(
-        "forgot {}",
-        plural(forgotten, "entry").replace("entrys", "entries")
-    );
+    println!("forgot {}", plural(forgotten, "entry", "entries"));
     ExitCode::SUCCESS
 }
 

@@ -37,7 +37,7 @@ pub async fn upload(config: Config, files: Vec<PathBuf>, force: bool) -> ExitCod
         };
         eprintln!(
             "autochase is running: handed {} to it",
-            plural(total, "file")
+            plural(total, "file", "files")
         );
         match inbox::follow(&sent, TAKE_WITHIN, |r| progress.show(&r)).await {
             Followed::Done(_) => {}
@@ -150,7 +150,11 @@ impl Progress {
         if unanswered > 0 {
             parts.push(format!("{unanswered} without an answer"));
         }
-        println!("{}: {}", plural(self.total, "file"), parts.join(", "));
+        println!(
+            "{}: {}",
+            plural(self.total, "file", "files"),
+            parts.join(", ")
+        );
         if self.seen.len() == self.total && self.seen.iter().all(|f| f.is_uploaded()) {
             ExitCode::SUCCESS
         } else {
@@ -173,11 +177,11 @@ pub fn describe(fate: Fate) -> &'static str {
     }
 }
 
-/// `n thing` or `n things`.
-pub fn plural(n: usize, thing: &str) -> String {
+/// `1 replay`, `3 replays`: `many` is the word for every count but one.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
-        format!("1 {thing}")
+        format!("1 {one}")
     } else {
-        format!("{n} {thing}s")
+        format!("{n} {many}")
     }
 }

@@ -216,10 +216,11 @@ impl Config {
         let doc = Document::parse(&shown, text)?;
         // Relative paths in the file are relative to the file, made absolute now: a service
         // started elsewhere must find the same folders.
+        // (`--config config.toml` has the parent "", which `absolute` refuses: absolute first.)
         let base = path
             .as_deref()
-            .and_then(Path::parent)
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
+            .and_then(|p| p.parent().map(Path::to_path_buf))
             .unwrap_or_else(|| std::env::current_dir().unwrap_or_default());
 
         let visibility = match doc.text("visibility")? {
@@ -487,6 +488,21 @@ mod tests {
     }
 
     #[test]
+    fn a_config_named_without_a_folder_still_gives_absolute_paths() {
+        // `--config config.toml`: the folders are the current folder's, written out in full,
+        // or the watcher's events and the scans name one file two ways.
+        let config = Config::from_toml(
+            Some(PathBuf::from("config.toml")),
+            "replay_dirs = [\"Demos\"]\nstate_dir = \"state\"\n",
+            None,
+        )
+        .unwrap();
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(config.replay_dirs, [here.join("Demos")]);
+        assert_eq!(config.state_dir, here.join("state"));
+    }
+
+    #[test]
     fn errors_name_the_key_and_line() {
         let cases = [
             ("backfill = false\ntokn = \"x\"\n", "tokn", "line 2"),
@@ -693,15 +709,25 @@ mod tests {
 
     #[test]
     fn the_init_template_holds_the_token_and_the_found_folders() {
-        let found = vec![crate::discover::Found {
-            dir: PathBuf::from("/games/Demos"),
-            source: "Steam library /games".into(),
-            replays: 3,
-            newest: None,
-        }];
+        let found = vec![
+            crate::discover::Found {
+                dir: PathBuf::from("/games/Demos"),
+                source: "Steam library /games".into(),
+                replays: 3,
+                newest: None,
+            },
+            crate::discover::Found {
+                dir: PathBuf::from("/games/DemosEpic"),
+                source: "Heroic".into(),
+                replays: 1,
+                newest: None,
+            },
+        ];
         let token = Token::new("tok\"en\\with quotes");
         let text = template(Some(&token), &found);
         assert!(text.contains("#   /games/Demos  (3 replays; Steam library /games)"));
+        assert!(text.contains("#   /games/DemosEpic  (1 replay; Heroic)"));
+        assert_eq!(text.matches("Every key is optional").count(), 1, "{text}");
         let config = Config::from_toml(None, &text, None).unwrap();
         assert_eq!(config.token.unwrap().expose(), "tok\"en\\with quotes");
         assert!(config.discover, "discovery stays on");

@@ -30,9 +30,10 @@ pub fn template(token: Option<&Token>, found: &[discover::Found]) -> String {
                 out.push_str("# Found when this file was written:\n");
                 for f in found {
                     out.push_str(&format!(
-                        "#   {}  ({} replays; {})\n",
+                        "#   {}  ({} {}; {})\n",
                         f.dir.display(),
                         f.replays,
+                        if f.replays == 1 { "replay" } else { "replays" },
                         f.source
                     ));
                 }
