@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use crate::engine::Report;
+use crate::fate::Report;
 use crate::fsutil;
 
 /// The inbox folder's name inside `state_dir`.
@@ -246,7 +246,7 @@ pub fn watch(state_dir: &Path, arrived: mpsc::Sender<()>) -> Option<notify::Reco
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Fate;
+    use crate::fate::Fate;
 
     fn report(name: &str) -> Report {
         Report {

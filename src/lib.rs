@@ -10,6 +10,7 @@ pub mod dates;
 pub mod desktop;
 pub mod discover;
 pub mod engine;
+pub mod fate;
 pub mod filter;
 pub mod fsutil;
 pub mod groups;

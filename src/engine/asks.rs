@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::sync::mpsc;
 
-use super::report::Report;
+use crate::fate::Report;
 use crate::inbox::{Answer, Conversation};
 
 /// Where an ask's answers go.

@@ -10,8 +10,8 @@ use tracing::{debug, info, warn};
 use super::Engine;
 use super::check::{self, Complete, FileCheck};
 use super::queue::AfterCheck;
-use super::report::Report;
 use super::rules::{self, Accept, Check, Mode};
+use crate::fate::Report;
 use crate::replay::Depth;
 use crate::state::{InvalidFile, Record, StateError, Status};
 

@@ -36,8 +36,9 @@ use check::FileCheck;
 use queue::Queue;
 use send::UploadEnd;
 
+pub use crate::fate::{Fate, Report};
 pub use asks::Sink;
-pub use report::{EngineStatus, Fate, Paused, Report};
+pub use report::{EngineStatus, Paused};
 pub use rules::Mode;
 use uploader::Uploader;
 

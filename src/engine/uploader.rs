@@ -10,10 +10,11 @@ use tracing::{debug, error, info, warn};
 use super::Engine;
 use super::check;
 use super::queue::AfterUpload;
-use super::report::{Paused, Report};
+use super::report::Paused;
 use super::send::{self, Answered, InFlight, PostUpload, UploadEnd};
 use super::verdict::{self, Verdict};
 use crate::api::{Client, Error as ApiError};
+use crate::fate::Report;
 use crate::state::{Outcome, Pause, PauseCause, Record, StateError, Status};
 
 /// The uploader: the client, the upload in flight, and what holds every upload back.
