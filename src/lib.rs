@@ -13,10 +13,13 @@ pub mod filter;
 pub mod fsutil;
 pub mod groups;
 pub mod inbox;
+#[cfg(windows)]
+pub mod job;
 pub mod platform;
 pub mod reload;
 pub mod replay;
 pub mod service;
+pub mod signals;
 pub mod state;
 pub mod title;
 pub mod watcher;
