@@ -240,16 +240,38 @@ pub fn service(config: &Config, action: Action, dry_run: bool) -> ExitCode {
             .as_deref()
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
             .filter(|p| Some(p) != crate::config::default_config_path().as_ref()),
+        user: service::current_user(),
     };
     if action == Action::Install && config.token.is_none() {
         eprintln!(
             "warning: no token in the config: the service will watch and queue but not upload (`autochase init` writes one)"
         );
     }
-    let plan = service::plan(action, &home, &target);
+    let plan = match service::plan(action, &home, &target) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if dry_run {
         print!("{}", plan.describe());
         return ExitCode::SUCCESS;
+    }
+    if action == Action::Status {
+        let report = service::status(&home);
+        print!("{report}");
+        if daemon::is_running(&config.state_dir) {
+            println!(
+                "an autochase daemon holds the state folder {}",
+                config.state_dir.display()
+            );
+        }
+        return if report.ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(3)
+        };
     }
     match plan.execute(action == Action::Uninstall) {
         Ok(()) => {
