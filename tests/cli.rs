@@ -489,7 +489,7 @@ async fn notifications_go_through_notify_send_when_turned_on() {
     let text = read();
     assert!(
         text.contains(
-            "--app-name=autochase|Uploaded: TINY.replay|https://ballchasing.com/replay/bc-1|"
+            "--app-name=autochase|--|Uploaded: TINY.replay|https://ballchasing.com/replay/bc-1|"
         ),
         "{text}"
     );
