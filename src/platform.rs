@@ -85,11 +85,10 @@ pub fn path_key(path: &Path) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     #[test]
     fn a_link_to_a_folder_has_the_target_s_key_and_a_missing_one_its_absolute_path() {
         let dir = tempfile::tempdir().unwrap();
