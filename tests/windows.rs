@@ -340,13 +340,14 @@ async fn end_to_end_under_wine() {
     assert_eq!(out.status.code(), Some(0), "{log_text}");
     assert!(log_text.contains("asked to stop by=Ctrl-C"), "{log_text}");
     assert!(log_text.contains("stopped"), "{log_text}");
-    for name in [&a_name, &format!("{c_id}.replay")] {
-        for line in log_text.lines().filter(|l| l.contains(name.as_str())) {
-            assert!(
-                !line.contains("invalid") && !line.contains("failed"),
-                "judged while being written: {line}"
-            );
-        }
+    // A was held by the game past invalid_after; it was never judged.
+    for line in log_text.lines().filter(|l| l.contains(a_name.as_str())) {
+        assert!(
+            !line.contains("invalid")
+                && !line.contains("failed")
+                && !line.contains("not uploading"),
+            "judged while being written: {line}"
+        );
     }
 
     // status and the state agree; every path has one kind of separator.
@@ -631,9 +632,38 @@ fn the_msi_installs_runs_and_uninstalls_under_wine() {
         .join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/autochase.lnk");
     assert!(shortcut.is_file(), "the Start-menu shortcut toasts need");
 
-    // A logon task, as a user would make it; the uninstall must take it away.
+    // Documents moved by OneDrive (as its Known Folder Move does, through the registry), to a
+    // folder whose name is not ASCII: discovery follows the known folder.
+    let onedrive = wine.profile.join("OneDrive - Zoé 日本/Documents");
+    let moved = onedrive.join("My Games/Rocket League/TAGame/Demos");
+    std::fs::create_dir_all(&moved).unwrap();
+    let out = wine
+        .wine(&[
+            "reg",
+            "add",
+            r"HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer\User Shell Folders",
+            "/v",
+            "Personal",
+            "/t",
+            "REG_EXPAND_SZ",
+            "/d",
+            &wine.win(&onedrive),
+            "/f",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let config = wine.root.path().join("config.toml");
     std::fs::write(&config, "api_url = 'http://127.0.0.1:9'\n").unwrap();
+    let out = wine.run(&exe, &["--config", &wine.win(&config), "check"]);
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(&format!("folder: {} (0 replays", wine.win(&moved))),
+        "{said}{}",
+        text(&out.stderr)
+    );
+
+    // A logon task, as a user would make it; the uninstall must take it away.
     let out = wine.run(
         &exe,
         &["--config", &wine.win(&config), "service", "install"],
