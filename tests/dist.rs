@@ -149,6 +149,7 @@ fn the_linux_tarball_runs_anywhere_and_its_service_points_where_it_was_unpacked(
 
 /// Whether an ELF64 little-endian executable names a program interpreter (PT_INTERP): a
 /// dynamically linked one does, a static one does not.
+#[cfg(target_os = "linux")]
 fn has_interpreter(elf: &[u8]) -> bool {
     assert_eq!(&elf[..4], b"\x7fELF");
     let u16_at = |at: usize| u16::from_le_bytes(elf[at..at + 2].try_into().unwrap()) as usize;
