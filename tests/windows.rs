@@ -271,10 +271,7 @@ async fn end_to_end_under_wine() {
         format!(r"{demos_win}\{a_name}"),
     );
     let out = blocking(move || {
-        wine2
-            .wine(&[wine2.game.to_str().unwrap(), "replace", &src, &dest])
-            .output()
-            .unwrap()
+        wine::output(&mut wine2.wine(&[wine2.game.to_str().unwrap(), "replace", &src, &dest]))
     })
     .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -457,39 +454,70 @@ async fn end_to_end_under_wine() {
         );
     }
 
-    // The launcher: ending it (as schtasks /End or Task Manager does) ends the daemon too,
-    // which releases the state folder's lock.
-    let launcher = support::bin::Daemon::spawn(
-        wine.wine(&[programs.join("autochasew.exe").to_str().unwrap(), "run"])
+    // The launcher restarts a daemon that failed: with a daemon already holding the state
+    // folder, each start fails ("already running") and is retried, 10 s later.
+    let first = support::bin::Daemon::spawn(
+        wine.wine(&[win.exe.to_str().unwrap(), "run"])
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while win.status().await["daemon_running"] != true {
-        assert!(
-            Instant::now() < deadline,
-            "the launcher never started the daemon"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let running = |want: bool, limit: u64, what: &'static str| {
+        let win = &win;
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(limit);
+            while win.status().await["daemon_running"] != want {
+                assert!(Instant::now() < deadline, "{what}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    running(true, 60, "the daemon never started").await;
+    let launcher_log = wine.root.path().join("launcher.log");
+    let launcher = support::bin::Daemon::spawn(
+        wine.wine(&[
+            programs.join("autochasew.exe").to_str().unwrap(),
+            "--log-file",
+            &wine.win(&launcher_log),
+            "run",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null()),
+    );
+    let tries = || {
+        std::fs::read_dir(wine.root.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("launcher."))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+            .collect::<String>()
+            .matches("already running")
+            .count()
+    };
+    until(Duration::from_secs(40), "the launcher's second try", || {
+        tries() >= 2
+    })
+    .await;
+    // Once the first daemon stops, a restart takes over (20 s after the second try).
+    std::process::Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(first.output().await.status.code(), Some(0));
+    running(true, 60, "the launcher did not restart the daemon").await;
+    // Ending the launcher (as schtasks /End, taskkill or Task Manager do) ends the daemon too
+    // (the job object), which releases the state folder's lock.
     let out = blocking({
         let wine = wine.clone();
-        move || {
-            wine.wine(&["taskkill", "/F", "/IM", "autochasew.exe"])
-                .output()
-                .unwrap()
-        }
+        move || wine::output(&mut wine.wine(&["taskkill", "/F", "/IM", "autochasew.exe"]))
     })
     .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while win.status().await["daemon_running"] != false {
-        assert!(
-            Instant::now() < deadline,
-            "autochase.exe outlived its launcher, holding the lock"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    running(
+        false,
+        20,
+        "autochase.exe outlived its launcher, holding the lock",
+    )
+    .await;
     drop(launcher);
 }
 
@@ -580,11 +608,10 @@ fn the_msi_installs_runs_and_uninstalls_under_wine() {
         let mut all = vec!["msiexec"];
         all.extend_from_slice(args);
         // No desktop entries in the test's HOME for the shortcut.
-        let out = wine
-            .wine(&all)
-            .env("WINEDLLOVERRIDES", "winemenubuilder.exe=d")
-            .output()
-            .unwrap();
+        let out = wine::output(
+            wine.wine(&all)
+                .env("WINEDLLOVERRIDES", "winemenubuilder.exe=d"),
+        );
         assert!(
             out.status.success(),
             "msiexec {args:?}: {}",
@@ -615,10 +642,8 @@ fn the_msi_installs_runs_and_uninstalls_under_wine() {
         text(&out.stderr)
     );
     let path_entry = || {
-        let out = wine
-            .wine(&["reg", "query", r"HKCU\Environment", "/v", "PATH"])
-            .output()
-            .unwrap();
+        let out =
+            wine::output(&mut wine.wine(&["reg", "query", r"HKCU\Environment", "/v", "PATH"]));
         text(&out.stdout)
     };
     let installed_win = wine.win(&installed);
@@ -637,21 +662,18 @@ fn the_msi_installs_runs_and_uninstalls_under_wine() {
     let onedrive = wine.profile.join("OneDrive - Zoé 日本/Documents");
     let moved = onedrive.join("My Games/Rocket League/TAGame/Demos");
     std::fs::create_dir_all(&moved).unwrap();
-    let out = wine
-        .wine(&[
-            "reg",
-            "add",
-            r"HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer\User Shell Folders",
-            "/v",
-            "Personal",
-            "/t",
-            "REG_EXPAND_SZ",
-            "/d",
-            &wine.win(&onedrive),
-            "/f",
-        ])
-        .output()
-        .unwrap();
+    let out = wine::output(&mut wine.wine(&[
+        "reg",
+        "add",
+        r"HKCU\Software\Microsoft\Windows\CurrentVersion\Explorer\User Shell Folders",
+        "/v",
+        "Personal",
+        "/t",
+        "REG_EXPAND_SZ",
+        "/d",
+        &wine.win(&onedrive),
+        "/f",
+    ]));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let config = wine.root.path().join("config.toml");
     std::fs::write(&config, "api_url = 'http://127.0.0.1:9'\n").unwrap();

@@ -115,7 +115,7 @@ impl Prefix {
             game,
             root,
         };
-        let out = made.wine(&["wineboot", "-i"]).output().unwrap();
+        let out = output(&mut made.wine(&["wineboot", "-i"]));
         assert!(out.status.success(), "wineboot: {}", text(&out.stderr));
         std::fs::copy(
             &dll,
@@ -157,7 +157,7 @@ impl Prefix {
     pub fn run(&self, exe: &Path, args: &[&str]) -> Output {
         let mut all = vec![exe.to_str().unwrap()];
         all.extend_from_slice(args);
-        self.wine(&all).output().unwrap()
+        output(&mut self.wine(&all))
     }
 
     /// The Windows path of a file in this prefix (`C:\…`), or of any other file (`Z:\…`).
@@ -183,6 +183,45 @@ impl Prefix {
 impl Drop for Prefix {
     fn drop(&mut self) {
         self.kill_all();
+    }
+}
+
+/// How long one Wine command may take before the test fails instead of hanging.
+pub const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs `cmd` to the end, within `COMMAND_LIMIT` (a Wine program that hangs is killed and
+/// fails the test rather than hanging it).
+pub fn output(cmd: &mut Command) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pipe = |mut from: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = from.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let out = pipe(Box::new(child.stdout.take().unwrap()));
+    let err = pipe(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + COMMAND_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still running after {COMMAND_LIMIT:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
     }
 }
 
