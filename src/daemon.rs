@@ -1,5 +1,5 @@
 //! Wiring: the single-instance lock, the daemon's tasks (scanner, reload, inbox, engine),
-//! the one-shot upload, and the shutdown signal.
+//! the one-shot upload (readiness is in `readiness`, the stop signals in `signals`).
 
 use std::fs::{File, TryLockError};
 use std::io::Write;
@@ -17,6 +17,9 @@ use crate::engine::{Engine, EngineStatus, Mode, Report, Sink};
 use crate::reload;
 use crate::state::StateError;
 use crate::watcher;
+
+/// The stop signals live in `signals`; re-exported for the commands that wait for one.
+pub use crate::signals::shutdown_signal;
 
 /// How long shutdown waits for the upload in flight (the service units allow more).
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -190,21 +193,4 @@ pub async fn upload_once(
     }
     engine_task.await.expect("engine task")?;
     Ok(reports)
-}
-
-/// Resolves on SIGINT or SIGTERM (Ctrl-C on Windows).
-pub async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

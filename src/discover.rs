@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::platform::{Home, Os};
+use crate::platform::{Home, Os, path_key};
 
 /// Rocket League's Steam app id.
 pub const STEAM_APP_ID: &str = "252950";
@@ -27,9 +27,14 @@ pub struct Found {
 /// Every folder to watch when the config names none: the folders that exist, and the ones
 /// the game would create first in the places it is installed (watched until they appear).
 pub fn watch_list(home: &Home) -> Vec<PathBuf> {
-    let mut out: BTreeSet<PathBuf> = candidates(home).into_iter().map(|(p, _)| p).collect();
+    let mut out: Vec<PathBuf> = candidates(home).into_iter().map(|(p, _)| p).collect();
     out.extend(find(home).into_iter().map(|f| f.dir));
-    out.into_iter().collect()
+    out.sort();
+    // One entry per folder: `C:\Users\me\Documents` and `C:\users\me\documents` are one
+    // folder on Windows, as are a Steam root and its symlink.
+    let mut seen = BTreeSet::new();
+    out.retain(|p| seen.insert(path_key(p)));
+    out
 }
 
 /// The replay folders that exist, with their replay counts, newest first by newest replay.
@@ -40,9 +45,9 @@ pub fn find(home: &Home) -> Vec<Found> {
         if !dir.is_dir() {
             return;
         }
-        // Symlinked Steam roots (`~/.steam/steam`) lead to the same folder twice.
-        let key = dir.canonicalize().unwrap_or_else(|_| dir.clone());
-        if seen.insert(key) {
+        // Symlinked Steam roots (`~/.steam/steam`) lead to the same folder twice, and Windows
+        // paths differing only in case are one folder.
+        if seen.insert(path_key(&dir)) {
             out.push(survey(&dir, &source));
         }
     };
@@ -88,15 +93,24 @@ fn count_and_newest(dir: &Path) -> (usize, Option<(PathBuf, SystemTime)>) {
     (count, newest)
 }
 
-const TAGAME: &str = "My Games/Rocket League/TAGame";
+/// Where the game keeps its files under Documents, one component at a time: joined with `/`
+/// inside a string, a Windows path would read `…\My Games/Rocket League/TAGame\Demos`.
+const TAGAME: [&str; 3] = ["My Games", "Rocket League", "TAGame"];
 const LEAVES: [&str; 2] = ["Demos", "DemosEpic"];
+
+/// `base` with each of `parts` joined as a component of its own.
+fn join_all(base: &Path, parts: &[&str]) -> PathBuf {
+    parts
+        .iter()
+        .fold(base.to_path_buf(), |path, part| path.join(part))
+}
 
 /// The fixed places (existing or not) where the game keeps replays on this OS.
 fn candidates(home: &Home) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
     let mut under = |docs: &Path, source: &str| {
         for leaf in LEAVES {
-            out.push((docs.join(TAGAME).join(leaf), source.to_string()));
+            out.push((join_all(docs, &TAGAME).join(leaf), source.to_string()));
         }
     };
     match home.os {
@@ -136,7 +150,7 @@ fn candidates(home: &Home) -> Vec<(PathBuf, String)> {
         }
     }
     let mut seen = BTreeSet::new();
-    out.retain(|(p, _)| seen.insert(p.clone()));
+    out.retain(|(p, _)| seen.insert(path_key(p)));
     out
 }
 
@@ -353,7 +367,7 @@ fn demos_in_prefix(prefix: &Path) -> Vec<PathBuf> {
         };
         for user in users.flatten() {
             for docs in ["Documents", "My Documents"] {
-                let tagame = user.path().join(docs).join(TAGAME);
+                let tagame = join_all(&user.path().join(docs), &TAGAME);
                 let Ok(entries) = std::fs::read_dir(&tagame) else {
                     continue;
                 };
@@ -405,12 +419,8 @@ mod tests {
     }
 
     fn demos(prefix: &Path, user: &str, docs: &str, leaf: &str) -> PathBuf {
-        let dir = prefix
-            .join("drive_c/users")
-            .join(user)
-            .join(docs)
-            .join(TAGAME)
-            .join(leaf);
+        let dir = prefix.join("drive_c/users").join(user).join(docs);
+        let dir = join_all(&dir, &TAGAME).join(leaf);
         std::fs::create_dir_all(&dir).unwrap();
         dir
     }
@@ -540,8 +550,7 @@ mod tests {
                 &home
                     .data
                     .join("Steam/steamapps/compatdata/252950/pfx/drive_c/users/steamuser/Documents")
-                    .join(TAGAME)
-                    .join("Demos")
+                    .join("My Games/Rocket League/TAGame/Demos")
             )
         );
         assert!(find(&home).is_empty());
@@ -558,9 +567,11 @@ mod tests {
             config: tmp.path().join("AppData/Roaming"),
             data: tmp.path().join("AppData/Roaming"),
         };
-        let steam = onedrive_docs.join(TAGAME).join("Demos");
-        let epic = onedrive_docs.join(TAGAME).join("DemosEpic");
-        let stale = tmp.path().join("Documents").join(TAGAME).join("Demos");
+        let steam = onedrive_docs.join("My Games/Rocket League/TAGame/Demos");
+        let epic = onedrive_docs.join("My Games/Rocket League/TAGame/DemosEpic");
+        let stale = tmp
+            .path()
+            .join("Documents/My Games/Rocket League/TAGame/Demos");
         for dir in [&steam, &epic, &stale] {
             std::fs::create_dir_all(dir).unwrap();
         }

@@ -13,7 +13,18 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(version, about, propagate_version = true)]
 struct Cli {
-    /// Config file (default: the platform's config folder, e.g. ~/.config/autochase/config.toml).
+    #[cfg_attr(
+        windows,
+        doc = r"Config file (default: %APPDATA%\autochase\config\config.toml)."
+    )]
+    #[cfg_attr(
+        target_os = "macos",
+        doc = "Config file (default: ~/Library/Application Support/autochase/config.toml)."
+    )]
+    #[cfg_attr(
+        not(any(windows, target_os = "macos")),
+        doc = "Config file (default: ~/.config/autochase/config.toml)."
+    )]
     #[arg(long, global = true, env = CONFIG_ENV, value_name = "PATH")]
     config: Option<PathBuf>,
     /// More log output (-v debug, -vv trace). RUST_LOG overrides.
@@ -113,6 +124,10 @@ enum ServiceCommand {
 fn main() -> ExitCode {
     autochase::memory::tune();
     autochase::fsutil::private_from_now_on();
+    #[cfg(windows)]
+    if std::env::args_os().len() == 1 && autochase::console::is_own_window() {
+        return double_clicked();
+    }
     let cli = Cli::parse();
     if let Command::Init { token, force } = &cli.command {
         logging::init(cli.verbose, cli.quiet, None);
@@ -147,11 +162,38 @@ fn main() -> ExitCode {
                     ServiceCommand::Uninstall { dry_run } => (Action::Uninstall, dry_run),
                     ServiceCommand::Status { dry_run } => (Action::Status, dry_run),
                 };
-                commands::service(&config, action, dry_run)
+                let setup = commands::ServiceSetup {
+                    config_path: config.path.as_deref(),
+                    state_dir: Some(&config.state_dir),
+                    no_token: config.token.is_none(),
+                };
+                commands::service(setup, action, dry_run)
             }
             Command::Init { .. } => unreachable!("handled before the config is loaded"),
         }
     })
+}
+
+/// `autochase.exe` opened from Explorer: say how it is used, and keep the window open until
+/// it has been read.
+#[cfg(windows)]
+fn double_clicked() -> ExitCode {
+    let folder = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.display().to_string()))
+        .unwrap_or_else(|| ".".into());
+    println!(
+        "autochase uploads your Rocket League replays to ballchasing.com. It runs from a\n\
+         command prompt: open Command Prompt (Win+R, cmd, Enter) and type\n\n\
+         \x20   cd /d \"{folder}\"\n\
+         \x20   autochase init                 (your token and replay folders)\n\
+         \x20   autochase check                (is everything right?)\n\
+         \x20   autochase service install      (upload at every logon)\n\n\
+         Press Enter to close this window."
+    );
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    ExitCode::SUCCESS
 }
 
 /// The runtime every command runs on: two workers are plenty for one engine and its I/O.
@@ -177,6 +219,25 @@ fn config_problem(cli: &Cli, error: &autochase::config::ConfigError) -> ExitCode
         Command::Check => {
             eprintln!("problem: {error}");
             ExitCode::FAILURE
+        }
+        // Taking the service away, or asking about it, needs nothing from the config: a
+        // broken file must not leave a logon task behind (the MSI's uninstall runs this).
+        Command::Service {
+            action:
+                action @ (ServiceCommand::Uninstall { dry_run } | ServiceCommand::Status { dry_run }),
+        } => {
+            eprintln!("warning: {error}");
+            let action = match action {
+                ServiceCommand::Uninstall { .. } => Action::Uninstall,
+                _ => Action::Status,
+            };
+            let state_dir = Config::state_dir_anyway(cli.config.as_deref());
+            let setup = commands::ServiceSetup {
+                config_path: cli.config.as_deref(),
+                state_dir: state_dir.as_deref(),
+                no_token: false,
+            };
+            commands::service(setup, action, dry_run)
         }
         _ => {
             eprintln!("error: {error}");

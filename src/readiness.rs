@@ -119,8 +119,15 @@ fn send(notices: &[Notice<'_>]) {
     }
 }
 
+/// No service manager listens: the status line goes to the debug log.
 #[cfg(not(target_os = "linux"))]
-fn send(_: &[Notice<'_>]) {}
+fn send(notices: &[Notice<'_>]) {
+    for notice in notices {
+        if let Notice::Status(line) = notice {
+            tracing::debug!(status = %line, "status");
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

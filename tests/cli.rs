@@ -297,7 +297,9 @@ async fn init_writes_a_private_config_with_the_found_folders_and_never_overwrite
         command
             .arg("init")
             .args(args)
-            .env_remove("BALLCHASING_TOKEN");
+            .env_remove("BALLCHASING_TOKEN")
+            // init tries the token: at a closed local port, never at the real ballchasing.
+            .env("AUTOCHASE_API_URL", "http://127.0.0.1:9/");
         with_home(&mut command, &home);
         command
     };
@@ -308,10 +310,10 @@ async fn init_writes_a_private_config_with_the_found_folders_and_never_overwrite
         stdout.contains(&format!("found {}", demos.display())),
         "{stdout}"
     );
-    assert!(stdout.contains("1 replays"), "{stdout}");
+    assert!(stdout.contains("(1 replay, newest"), "{stdout}");
     let written = std::fs::read_to_string(&config).unwrap();
     assert!(written.contains("token = \"tok-123\""));
-    assert!(written.contains(&format!("#   {}  (1 replays", demos.display())));
+    assert!(written.contains(&format!("#   {}  (1 replay;", demos.display())));
     let mode = std::fs::metadata(&config).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     // `check` with that config sees the folder through discovery.
@@ -321,7 +323,7 @@ async fn init_writes_a_private_config_with_the_found_folders_and_never_overwrite
     let stdout = text(&output(check).await.stdout);
     assert!(
         stdout.contains(&format!(
-            "folder: {} (1 replays, newest A377345411F1648257A50AB0C1621AB2.replay",
+            "folder: {} (1 replay, newest A377345411F1648257A50AB0C1621AB2.replay",
             demos.display()
         )),
         "{stdout}"
@@ -381,6 +383,31 @@ async fn service_install_dry_run_shows_the_unit_and_touches_nothing() {
             "{stdout}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_broken_config_never_keeps_the_service_from_being_removed() {
+    let env = Env::new();
+    let (home, _) = fake_home(env.root.path());
+    let config = env.root.path().join("config.toml");
+    std::fs::write(&config, "tokn = \"x\"\n").unwrap();
+    let service = |args: &[&str]| {
+        let mut command = support::bin::command(&config);
+        command.arg("service").args(args);
+        with_home(&mut command, &home);
+        command
+    };
+    let out = output(service(&["uninstall", "--dry-run"])).await;
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("tokn"),
+        "the problem is still named: {stderr}"
+    );
+    assert!(!text(&out.stdout).is_empty(), "the plan is shown");
+    // Installing a service that would stop at once on its config is refused.
+    let out = output(service(&["install", "--dry-run"])).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
 
 #[cfg(unix)]
@@ -546,7 +573,7 @@ async fn notifications_go_through_notify_send_when_turned_on() {
     let text = read();
     assert!(
         text.contains(
-            "--app-name=autochase|Uploaded: TINY.replay|https://ballchasing.com/replay/bc-1|"
+            "--app-name=autochase|--|Uploaded: TINY.replay|https://ballchasing.com/replay/bc-1|"
         ),
         "{text}"
     );

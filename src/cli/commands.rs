@@ -217,7 +217,19 @@ fn forget_here(config: &Config, ids: &[String], files: &[PathBuf]) -> Result<usi
 }
 
 /// `autochase service`: the login service for this OS.
-pub fn service(config: &Config, action: Action, dry_run: bool) -> ExitCode {
+/// What `autochase service …` needs from the config: all of it is known even when the file
+/// does not load, so a broken config never keeps a service from being taken away.
+pub struct ServiceSetup<'a> {
+    /// The config file the service runs with (`None`: the default one).
+    pub config_path: Option<&'a Path>,
+    /// The state folder, to tell whether a daemon runs.
+    pub state_dir: Option<&'a Path>,
+    /// No token: `install` warns that the service will not upload.
+    pub no_token: bool,
+}
+
+/// `autochase service install|uninstall|status`.
+pub fn service(setup: ServiceSetup<'_>, action: Action, dry_run: bool) -> ExitCode {
     let Some(home) = Home::current() else {
         eprintln!("error: no home folder found");
         return ExitCode::FAILURE;
@@ -232,21 +244,44 @@ pub fn service(config: &Config, action: Action, dry_run: bool) -> ExitCode {
     let target = service::Target {
         exe,
         // The service starts elsewhere: a relative --config must become absolute.
-        config: config
-            .path
-            .as_deref()
+        config: setup
+            .config_path
             .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
             .filter(|p| Some(p) != crate::config::default_config_path().as_ref()),
+        user: service::current_user(),
     };
-    if action == Action::Install && config.token.is_none() {
+    if action == Action::Install && setup.no_token {
         eprintln!(
             "warning: no token in the config: the service will watch and queue but not upload (`autochase init` writes one)"
         );
     }
-    let plan = service::plan(action, &home, &target);
+    let plan = match service::plan(action, &home, &target) {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if dry_run {
         print!("{}", plan.describe());
         return ExitCode::SUCCESS;
+    }
+    if action == Action::Status {
+        let report = service::status(&home);
+        print!("{report}");
+        if let Some(state_dir) = setup.state_dir
+            && daemon::is_running(state_dir)
+        {
+            println!(
+                "an autochase daemon holds the state folder {}",
+                state_dir.display()
+            );
+        }
+        return if report.ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(3)
+        };
     }
     match plan.execute(action == Action::Uninstall) {
         Ok(()) => {

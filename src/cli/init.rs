@@ -56,7 +56,12 @@ pub async fn run(explicit: Option<&Path>, token: Option<String>, force: bool) ->
         eprintln!("error: cannot write {}: {e}", path.display());
         return ExitCode::FAILURE;
     }
-    println!("wrote {} (readable by you only)", path.display());
+    // Only unix modes are set; on Windows the profile's own rights decide who reads it.
+    if cfg!(unix) {
+        println!("wrote {} (readable by you only)", path.display());
+    } else {
+        println!("wrote {}", path.display());
+    }
     if token.is_none() {
         println!(
             "no token yet: add `token = \"...\"` to it, or set BALLCHASING_TOKEN (create one at https://ballchasing.com/upload)"

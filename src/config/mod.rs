@@ -331,10 +331,13 @@ impl Config {
         // Discovery runs where folders are needed (before each scan, in `check`), not at
         // every load: `status`, `retry` and each reload would pay for it for nothing.
         let discover = replay_dirs.is_none();
+        // One folder named twice (another case on Windows, a link, `a/../a`) is watched once.
+        let mut seen = std::collections::HashSet::new();
         let replay_dirs = replay_dirs
             .unwrap_or_default()
             .into_iter()
             .map(|d| base.join(d))
+            .filter(|d| seen.insert(crate::platform::path_key(d)))
             .collect();
         let state_dir = match doc.path("state_dir")? {
             Some(dir) => base.join(dir),
@@ -500,6 +503,23 @@ mod tests {
         let here = std::env::current_dir().unwrap();
         assert_eq!(config.replay_dirs, [here.join("Demos")]);
         assert_eq!(config.state_dir, here.join("state"));
+    }
+
+    #[test]
+    fn a_folder_named_twice_is_watched_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("Demos")).unwrap();
+        let twice = if cfg!(windows) { "demos" } else { "./Demos" };
+        let config = Config::from_toml(
+            Some(dir.path().join("config.toml")),
+            &format!("replay_dirs = [\"Demos\", \"{twice}\", \"Other\"]\n"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            config.replay_dirs,
+            [dir.path().join("Demos"), dir.path().join("Other")]
+        );
     }
 
     #[test]

@@ -54,10 +54,22 @@ pub fn judge_invalid(
     )
 }
 
+/// How often a file another program holds is looked at: the game holds a replay while it
+/// writes it, and gives no event when it lets go on Windows, so this is the pickup delay.
+/// A failed open costs next to nothing.
+pub const BUSY_RECHECK: Duration = Duration::from_millis(500);
+/// Held through this many checks (about a minute), it is not the game saving (an editor, a
+/// backup tool): looked at every `RECHECK_MAX` from then on.
+const BUSY_QUICK_CHECKS: u32 = 120;
+
 /// Judges a file another program holds open (the game, still writing, on Windows): never
 /// given up on, looked at again soon.
 pub fn judge_busy(checks: u32) -> Duration {
-    backoff(RECHECK_BASE, RECHECK_MAX, checks.min(5))
+    if checks < BUSY_QUICK_CHECKS {
+        backoff(RECHECK_BASE, BUSY_RECHECK, checks)
+    } else {
+        RECHECK_MAX
+    }
 }
 
 /// Judges a file that cannot be read: perhaps passing (a network folder, an antivirus scan),
@@ -189,7 +201,12 @@ mod tests {
                 "{n}"
             );
         }
-        assert_eq!(judge_busy(99), RECHECK_MAX);
+        // A held file is picked up within half a second of its release, and costs little
+        // when something holds it for good.
+        assert_eq!(judge_busy(0), RECHECK_BASE);
+        assert_eq!(judge_busy(1), BUSY_RECHECK);
+        assert_eq!(judge_busy(119), BUSY_RECHECK);
+        assert_eq!(judge_busy(120), RECHECK_MAX);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub fn command(config: &Path) -> Command {
         .arg(config)
         .env_remove("BALLCHASING_TOKEN")
         .env_remove("AUTOCHASE_CONFIG")
+        .env_remove("AUTOCHASE_API_URL")
         .env_remove("RUST_LOG");
     command
 }
