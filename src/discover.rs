@@ -196,64 +196,36 @@ pub fn steam_libraries(home: &Home) -> Vec<PathBuf> {
     out
 }
 
-/// The library paths in a `libraryfolders.vdf`: every `"path"` value (current format) and
-/// every numbered key with a plain string value (the old format).
+/// The library paths in a `libraryfolders.vdf` (Valve KeyValues, read by `keyvalues-parser`):
+/// the `"path"` of every numbered library (current format), or every numbered key with a
+/// path as its value (the old format). A file that does not parse gives none.
 pub fn vdf_library_paths(text: &str) -> Vec<String> {
-    let tokens = vdf_tokens(text);
+    use keyvalues_parser::Value;
+    let Ok(vdf) = keyvalues_parser::parse(text) else {
+        return Vec::new();
+    };
+    let Some(libraries) = vdf.value.get_obj() else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
-    for pair in tokens.windows(2) {
-        if let (Token::Str(key), Token::Str(value)) = (&pair[0], &pair[1]) {
-            let numbered = !key.is_empty() && key.chars().all(|c| c.is_ascii_digit());
-            if key.eq_ignore_ascii_case("path") || (numbered && value.contains(['/', '\\'])) {
-                out.push(value.clone());
+    for (key, values) in libraries.iter() {
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        for value in values {
+            match value {
+                Value::Str(path) if path.contains(['/', '\\']) => out.push(path.to_string()),
+                Value::Obj(library) => out.extend(
+                    library
+                        .iter()
+                        .filter(|(k, _)| k.eq_ignore_ascii_case("path"))
+                        .flat_map(|(_, v)| v.iter().filter_map(Value::get_str))
+                        .map(str::to_owned),
+                ),
+                Value::Str(_) => {}
             }
         }
     }
-    out
-}
-
-#[derive(Debug, PartialEq)]
-enum Token {
-    Str(String),
-    Open,
-    Close,
-}
-
-/// Valve KeyValues text: quoted strings with backslash escapes, braces, `//` comments.
-fn vdf_tokens(text: &str) -> Vec<Token> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' => out.push(Token::Open),
-            '}' => out.push(Token::Close),
-            '"' => {
-                let mut s = String::new();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '"' => break,
-                        '\\' => match chars.next() {
-                            Some('n') => s.push('\n'),
-                            Some('t') => s.push('\t'),
-                            Some(other) => s.push(other),
-                            None => break,
-                        },
-                        other => s.push(other),
-                    }
-                }
-                out.push(Token::Str(s));
-            }
-            '/' if chars.peek() == Some(&'/') => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    // Braces stay in the list, so a key before `{` is never paired with the next key.
     out
 }
 
@@ -438,6 +410,12 @@ mod tests {
         let old = "\"LibraryFolders\"\n{\n\t\"TimeNextStatsReport\"\t\"1\"\n\t\"1\"\t\"D:\\\\SteamLibrary\"\n}\n";
         assert_eq!(vdf_library_paths(old), vec!["D:\\SteamLibrary"]);
         assert!(vdf_library_paths("// nothing\n\"x\" { }").is_empty());
+        // A file cut short (Steam writing it) or not VDF at all gives no library, no panic.
+        assert!(vdf_library_paths(&VDF[..VDF.len() / 2]).is_empty());
+        assert!(vdf_library_paths("\u{0}\u{1}{{{").is_empty());
+        // Comments and escaped quotes inside a path.
+        let quoted = "// Steam\n\"libraryfolders\" { \"0\" { \"path\" \"/mnt/a \\\"b\\\"\" } }";
+        assert_eq!(vdf_library_paths(quoted), vec!["/mnt/a \"b\""]);
     }
 
     #[test]
