@@ -193,3 +193,114 @@ async fn the_state_folder_and_its_files_are_private_whatever_the_umask() {
     assert_eq!(mode(&setup.state_dir.join("inbox")), 0o700);
     daemon.stop().await;
 }
+
+/// Moves `n` replays dated `age` ago into `dir` the way a restored backup or a slow copy
+/// arrives: whole, file by file, with their old dates kept.
+fn restore_old(root: &Path, dir: &Path, prefix: &str, first: u32, n: u32, age_days: u64) {
+    let staged = root.join(format!("staged-{prefix}"));
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(age_days * 86_400);
+    for path in replays(&staged, prefix, first, n) {
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+        std::fs::rename(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn old_replays_copied_into_a_folder_after_its_baseline_are_skipped() {
+    let setup = Setup::new().await;
+    let later = setup.root.path().join("Later/Demos");
+    let mut config = setup.config();
+    config.replay_dirs = vec![setup.demos.clone(), later.clone()];
+    config.rescan_interval = std::time::Duration::from_secs(1);
+    let mut daemon = setup.start_with(config.clone());
+    daemon.settled().await;
+    // A folder that appears empty, then fills file by file with a backup of 90-day-old replays.
+    std::fs::create_dir_all(&later).unwrap();
+    until(&setup, "the new folder's baseline", |s| {
+        s.folders.len() == 2
+    })
+    .await;
+    restore_old(setup.root.path(), &later, "OLD", 0, 3, 90);
+    // And in the folder watched all along, an old file copied in beside a real save.
+    restore_old(setup.root.path(), &setup.demos, "COPY", 10, 1, 90);
+    std::fs::write(setup.path("NEW.replay"), distinct(TINY, 50)).unwrap();
+    let state = until(&setup, "the old ones recorded", |s| {
+        skipped(s) == 4 && uploaded(s).len() == 1
+    })
+    .await;
+    daemon.stop().await;
+    assert_eq!(
+        setup.fake.upload_requests(),
+        1,
+        "only the real save: {state:?}"
+    );
+    assert!(
+        state
+            .replays
+            .values()
+            .filter(|r| r.status == Status::Skipped)
+            .all(|r| r
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("autochase backfill")),
+        "each says how to upload it: {state:?}"
+    );
+    // `backfill = true` turns the rule off: old files copied in are uploaded.
+    config.backfill = true;
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    restore_old(setup.root.path(), &later, "MORE", 20, 2, 90);
+    until(&setup, "uploaded under backfill", |s| {
+        uploaded(s).len() == 3
+    })
+    .await;
+    daemon.stop().await;
+    assert_eq!(setup.fake.created(), 3);
+}
+
+#[tokio::test]
+async fn a_forgotten_replay_is_not_uploaded_again_when_its_file_is_seen() {
+    let setup = Setup::new().await;
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    std::fs::write(setup.path("MINE.replay"), distinct(TINY, 7)).unwrap();
+    let state = until(&setup, "uploaded", |s| uploaded(s).len() == 1).await;
+    daemon.stop().await;
+    let id = uploaded(&state)[0].id.clone();
+    let config = setup.root.path().join("config.toml");
+    support::bin::write_config(
+        &config,
+        &setup.fake.server.url(),
+        support::ballchasing::TOKEN,
+        "",
+    );
+    let out = support::bin::autochase(&config, &["forget", &id]).await;
+    assert!(out.status.success(), "{}", support::bin::text(&out.stderr));
+    // Out of sight in `status`...
+    let out = support::bin::autochase(&config, &["status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["uploaded"].as_array().unwrap().len(), 0, "{status}");
+    // ...and its file, still there, is not taken for a new replay at the next start.
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    daemon.stop().await;
+    assert_eq!(setup.fake.upload_requests(), 1, "not uploaded again");
+    let out = support::bin::autochase(&config, &["forget", &id]).await;
+    assert!(
+        !out.status.success(),
+        "already forgotten: nothing to forget"
+    );
+    // Asked for by name, it is uploaded (ballchasing knows it: a duplicate) and shown again.
+    let mine = setup.path("MINE.replay");
+    let out = support::bin::autochase(&config, &["upload", mine.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", support::bin::text(&out.stderr));
+    let out = support::bin::autochase(&config, &["status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["uploaded"].as_array().unwrap().len(), 1, "{status}");
+}

@@ -8,11 +8,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::daemon;
-use crate::engine::files::BASELINE_REASON;
 use crate::inbox::{self, Followed, Request};
 use crate::platform::{Home, path_key};
 use crate::service::{self, Action};
-use crate::state::{Journal, STATE_FILE, State, Status};
+use crate::state::{Journal, STATE_FILE, State};
 
 use super::paths::{self, replay_files};
 use super::transfer::{self, plural};
@@ -110,18 +109,17 @@ pub async fn backfill(config: Config, folders: Vec<PathBuf>) -> ExitCode {
     let files: Vec<PathBuf> = state
         .replays
         .values()
-        .filter(|r| r.status == Status::Skipped && r.last_error.as_deref() == Some(BASELINE_REASON))
-        .filter(|r| in_folders(&r.path) && r.path.exists())
+        .filter(|r| r.backfillable() && in_folders(&r.path) && r.path.exists())
         .map(|r| r.path.clone())
         .collect();
     if files.is_empty() {
         eprintln!(
-            "nothing to backfill: no replay was skipped for being there before autochase (or their files are gone)"
+            "nothing to backfill: no replay was skipped for being older than autochase's first look at its folder (or their files are gone)"
         );
         return ExitCode::FAILURE;
     }
     eprintln!(
-        "uploading {} skipped when their folder was first seen, at `upload_rate`",
+        "uploading {} skipped for being there before autochase first saw their folder, at `upload_rate`",
         plural(files.len(), "replay", "replays")
     );
     transfer::upload(config, files, false).await
@@ -148,7 +146,7 @@ pub async fn forget(config: Config, which: Vec<String>, gone: bool) -> ExitCode 
     let ids: Vec<String> = state
         .replays
         .values()
-        .filter(|r| wanted(Some(&r.id), &r.path))
+        .filter(|r| !r.forgotten && wanted(Some(&r.id), &r.path))
         .map(|r| r.id.clone())
         .collect();
     let files: Vec<PathBuf> = state
@@ -190,7 +188,10 @@ pub async fn forget(config: Config, which: Vec<String>, gone: bool) -> ExitCode 
             }
         }
     };
-    println!("forgot {}", plural(forgotten, "entry", "entries"));
+    println!(
+        "forgot {}: out of sight in `status`, and never uploaded again unless named to `autochase upload`",
+        plural(forgotten, "entry", "entries")
+    );
     ExitCode::SUCCESS
 }
 
@@ -201,7 +202,7 @@ fn forget_here(config: &Config, ids: &[String], files: &[PathBuf]) -> Result<usi
     let mut n = 0;
     for id in ids
         .iter()
-        .filter(|id| loaded.state.replays.contains_key(*id))
+        .filter(|id| loaded.state.replays.get(*id).is_some_and(|r| !r.forgotten))
     {
         journal.forgot(id).map_err(|e| e.to_string())?;
         n += 1;

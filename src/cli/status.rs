@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use super::shown;
 use crate::daemon;
 use crate::dates;
-use crate::engine::files::BASELINE_REASON;
 use crate::state::{Outcome, Pause, PauseCause, Record, STATE_FILE, State, Status};
 
 /// Prints the status of the state in `state_dir`; exit code 0 unless the state cannot be
@@ -35,7 +34,12 @@ pub fn run(state_dir: &Path, json: bool) -> ExitCode {
 
 /// The status for scripts: every entry, times in UTC as the state keeps them.
 pub fn as_json(state: &State, running: bool, path: &Path) -> serde_json::Value {
-    let of = |status: Status| state.replays.values().filter(move |r| r.status == status);
+    let of = |status: Status| {
+        state
+            .replays
+            .values()
+            .filter(move |r| r.status == status && !r.forgotten)
+    };
     let entry = |r: &Record| serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "reason": r.last_error, "updated": r.updated});
     let uploaded: Vec<_> = of(Status::Uploaded)
         .map(|r| {
@@ -60,6 +64,7 @@ pub fn as_json(state: &State, running: bool, path: &Path) -> serde_json::Value {
         "failed": failed,
         "missing": of(Status::Missing).map(entry).collect::<Vec<_>>(),
         "skipped": of(Status::Skipped).map(entry).collect::<Vec<_>>(),
+        "forgotten": state.replays.values().filter(|r| r.forgotten).count(),
     })
 }
 
@@ -68,13 +73,16 @@ pub fn as_json(state: &State, running: bool, path: &Path) -> serde_json::Value {
 pub fn as_text(state: &State, running: bool, path: &Path) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let of = |status: Status| state.replays.values().filter(move |r| r.status == status);
+    let of = |status: Status| {
+        state
+            .replays
+            .values()
+            .filter(move |r| r.status == status && !r.forgotten)
+    };
     let failed = of(Status::Refused).count() + state.invalid.len();
     let missing = of(Status::Missing).count();
     let skipped = of(Status::Skipped).count();
-    let before = of(Status::Skipped)
-        .filter(|r| r.last_error.as_deref() == Some(BASELINE_REASON))
-        .count();
+    let before = state.replays.values().filter(|r| r.backfillable()).count();
     let _ = writeln!(
         out,
         "daemon {}; state {}",
@@ -94,7 +102,7 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
     if before > 0 {
         let _ = write!(
             out,
-            " ({} already there when autochase first saw their folder: `autochase backfill` uploads them)",
+            " ({} dated before autochase first saw their folder: `autochase backfill` uploads them)",
             before
         );
     }

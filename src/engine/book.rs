@@ -176,14 +176,17 @@ impl Book {
         })
     }
 
-    /// Forgets these replays and invalid files (`autochase forget`); how many were known.
+    /// Forgets these replays (kept out of sight as markers) and invalid files (`autochase
+    /// forget`); how many were known.
     pub fn forget(&mut self, ids: &[String], paths: &[PathBuf]) -> Result<usize, StateError> {
         let mut forgotten = 0;
         for id in ids {
-            if self.state.replays.contains_key(id) {
+            if self.record(id).is_some_and(|r| !r.forgotten) {
                 self.journal.keep_intact(&self.state)?;
-                self.state.replays.remove(id);
                 self.journal.forgot(id)?;
+                if let Some(record) = self.state.replays.get_mut(id) {
+                    record.forget();
+                }
                 forgotten += 1;
             }
         }

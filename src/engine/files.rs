@@ -13,11 +13,7 @@ use super::queue::AfterCheck;
 use super::rules::{self, Accept, Check, Mode};
 use crate::fate::Report;
 use crate::replay::Depth;
-use crate::state::{InvalidFile, Record, StateError, Status};
-
-/// Why a replay already there when its folder was first seen is not uploaded, and how to.
-pub const BASELINE_REASON: &str =
-    "already there when autochase first saw its folder; `autochase backfill` uploads it";
+use crate::state::{BASELINE_REASON, InvalidFile, OLDER_REASON, Record, StateError, Status};
 
 impl Engine {
     /// Starts the checks the queue says are due, each on a blocking thread.
@@ -139,6 +135,26 @@ impl Engine {
         self.book.save(record)
     }
 
+    /// True when the file at `path`, dated `mtime_ns`, was written before autochase first saw
+    /// its folder (and not just now): a copy or a restored backup, not a save.
+    fn older_than_folder(&mut self, path: &Path, mtime_ns: u64) -> bool {
+        let Some(folder) = path.parent() else {
+            return false;
+        };
+        let key = self.folder_key(folder);
+        let Some(since) = self
+            .book
+            .state()
+            .folders
+            .get(&key)
+            .and_then(|f| crate::dates::parse_utc(&f.since))
+        else {
+            return false;
+        };
+        let mtime = std::time::UNIX_EPOCH + Duration::from_nanos(mtime_ns);
+        rules::older_than_folder(mtime, since, std::time::SystemTime::now())
+    }
+
     /// Records a file that will not be uploaded, and why.
     fn fail_file(
         &mut self,
@@ -189,10 +205,25 @@ impl Engine {
             true => None,
             false => self.config.filter.skip_reason(&file.info),
         };
-        match rules::accept(existing.as_ref(), new_bytes, asked, baseline, filtered) {
+        let older = existing.is_none()
+            && !asked
+            && self.mode == Mode::Daemon
+            && !self.config.backfill
+            && self.older_than_folder(path, file.mtime_ns);
+        match rules::accept(
+            existing.as_ref(),
+            new_bytes,
+            asked,
+            baseline,
+            older,
+            filtered,
+        ) {
             Accept::Known => {
                 // Same Id: an in-game rename or a Steam Cloud restore. Never upload again.
-                if changed {
+                // Named by someone, a forgotten replay is in sight again.
+                let shown_again = asked && record.forgotten;
+                record.forgotten &= !asked;
+                if changed || shown_again {
                     self.book.save(record.clone())?;
                 }
                 if copy {
@@ -219,6 +250,12 @@ impl Engine {
                 // Not fsynced one by one: until the folder is marked done (after a sync), a
                 // restart redoes its baseline, so a lost line costs nothing.
                 self.book.save_unsynced(record)?;
+            }
+            Accept::Older => {
+                record.skipped(OLDER_REASON.into());
+                debug!(replay = %id, path = %path.display(), "skipped: dated before its folder was first seen");
+                self.older_skipped += 1;
+                self.book.save(record)?;
             }
             Accept::Filtered(reason) => {
                 if record.status != Status::Skipped || record.last_error.as_ref() != Some(&reason) {

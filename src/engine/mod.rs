@@ -72,6 +72,8 @@ pub struct Engine {
     /// A version-1 state whose first start was complete: the folders found by the first scan
     /// are taken as done, as they were then.
     adopt_folders: bool,
+    /// Replays skipped for being dated before their folder was first seen, not yet logged.
+    older_skipped: usize,
     initial_scan_done: bool,
     scans: u64,
     checks_started: u64,
@@ -143,6 +145,7 @@ impl Engine {
             baselines: HashMap::new(),
             folder_keys: HashMap::new(),
             adopt_folders,
+            older_skipped: 0,
             initial_scan_done: mode == Mode::OneShot,
             scans: 0,
             checks_started: 0,
@@ -232,7 +235,7 @@ impl Engine {
         Ok(self.book.into_state())
     }
 
-    fn publish(&self) {
+    fn publish(&mut self) {
         let paused = self
             .uploader
             .pause
@@ -262,6 +265,14 @@ impl Engine {
             changed
         });
         if settled_now {
+            // A restored backup is said once, not file by file.
+            if self.older_skipped > 0 {
+                info!(
+                    skipped = self.older_skipped,
+                    "replays dated before autochase first saw their folder (a copy, a restored backup) are recorded as skipped; `autochase backfill` uploads them"
+                );
+                self.older_skipped = 0;
+            }
             // The work is done: what it freed goes back to the system.
             crate::memory::give_back();
         }
@@ -339,11 +350,7 @@ impl Engine {
         let Some(folder) = path.parent() else {
             return false;
         };
-        let key = self
-            .folder_keys
-            .entry(folder.to_path_buf())
-            .or_insert_with(|| crate::platform::path_key(folder))
-            .clone();
+        let key = self.folder_key(folder);
         if self.book.folder_done(&key) {
             return false;
         }
@@ -353,6 +360,14 @@ impl Engine {
             skipped: 0,
         });
         true
+    }
+
+    /// The identity of a replay folder (learned once per scan: a syscall or two).
+    fn folder_key(&mut self, folder: &Path) -> String {
+        self.folder_keys
+            .entry(folder.to_path_buf())
+            .or_insert_with(|| crate::platform::path_key(folder))
+            .clone()
     }
 
     /// A scan covered these folders: a folder seen for the first time has its baseline closed

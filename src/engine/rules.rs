@@ -2,7 +2,7 @@
 //! durations passed in: what a check's finding means, and whether a complete replay goes to
 //! the uploader. What an upload's answer means is in `verdict`.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::replay::Invalid;
 use crate::state::{Record, Status};
@@ -92,6 +92,9 @@ pub enum Accept {
     StillRefused,
     /// One of the replays already there at the first start: recorded as skipped.
     Baseline,
+    /// New to the state but dated from before its folder was first seen (a restored backup,
+    /// a copy that kept its dates): recorded as skipped, as the baseline's are.
+    Older,
     /// Left out by a filter, with its rule.
     Filtered(String),
     /// Upload it.
@@ -107,15 +110,33 @@ pub enum Mode {
     OneShot,
 }
 
+/// A replay saved in the last this-long is never taken for an old one, whatever the dates
+/// say (a clock that was ahead when its folder was first seen).
+pub const NEVER_OLD_WITHIN: Duration = Duration::from_secs(600);
+/// Dates this close to the folder's first sighting are not told apart (clock steps, file
+/// systems with coarse times).
+pub const OLDER_MARGIN: Duration = Duration::from_secs(60);
+
+/// True when a replay file dated `mtime` was written well before its folder was first seen
+/// (`folder_since`) and not in the last few minutes (`now`): a copy, not a save.
+pub fn older_than_folder(mtime: SystemTime, folder_since: SystemTime, now: SystemTime) -> bool {
+    let saved_lately = now
+        .duration_since(mtime)
+        .map_or(true, |age| age < NEVER_OLD_WITHIN);
+    !saved_lately && mtime + OLDER_MARGIN < folder_since
+}
+
 /// Decides what to do with a complete replay: `record` is what the state knows of its Id,
 /// `new_bytes` whether its content differs from the recorded one, `asked` whether someone
-/// asked for it (`upload`, `retry`, `backfill`), `filtered` the reason a filter gives (already
-/// `None` under `--force`).
+/// asked for it (`upload`, `retry`, `backfill`), `baseline` whether its folder's baseline is
+/// being taken, `older` whether the file is dated before its folder was first seen,
+/// `filtered` the reason a filter gives (already `None` under `--force`).
 pub fn accept(
     record: Option<&Record>,
     new_bytes: bool,
     asked: bool,
     baseline: bool,
+    older: bool,
     filtered: Option<String>,
 ) -> Accept {
     match record.map(|r| r.status) {
@@ -129,6 +150,9 @@ pub fn accept(
     // pending or missing one was meant to be uploaded.
     if baseline && record.is_none() {
         return Accept::Baseline;
+    }
+    if older && record.is_none() && !asked {
+        return Accept::Older;
     }
     match filtered {
         Some(reason) => Accept::Filtered(reason),
@@ -221,7 +245,7 @@ mod tests {
         };
         let filter = || Some("skipped by filter: x".to_string());
         // (record, new bytes, mode, baseline, filter says, expected)
-        let table = [
+        let table: [(Option<Status>, bool, Mode, bool, Option<String>, Accept); 16] = [
             (None, true, Daemon, false, None, Upload),
             (None, true, Daemon, true, None, Baseline),
             (
@@ -269,12 +293,70 @@ mod tests {
                     new_bytes,
                     asked,
                     baseline,
+                    false,
                     filtered.clone()
                 ),
                 expected,
                 "{status:?} new_bytes={new_bytes} {mode:?} baseline={baseline} {filtered:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_old_file_new_to_the_state_is_skipped_unless_asked_for() {
+        use Accept::*;
+        let rec = |status| {
+            let mut r = Record::pending("A".into(), "/demos/A.replay".into());
+            r.status = status;
+            r
+        };
+        let pending = rec(Status::Pending);
+        let uploaded = rec(Status::Uploaded);
+        // (record, asked, baseline, older, expected)
+        let table = [
+            (None, false, false, true, Older),
+            (None, true, false, true, Upload),
+            (None, false, true, true, Baseline),
+            (None, false, false, false, Upload),
+            (Some(&pending), false, false, true, Upload),
+            (Some(&uploaded), false, false, true, Known),
+        ];
+        for (record, asked, baseline, older, expected) in table {
+            assert_eq!(
+                accept(record, true, asked, baseline, older, None),
+                expected,
+                "{:?} asked={asked} baseline={baseline} older={older}",
+                record.map(|r| r.status)
+            );
+        }
+    }
+
+    #[test]
+    fn older_than_its_folder_needs_a_clear_margin_and_never_a_recent_save() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+        let day = Duration::from_secs(86_400);
+        let since = now - day;
+        // (file dated, expected)
+        let table = [
+            (now - 90 * day, true),
+            (since - OLDER_MARGIN - Duration::from_secs(1), true),
+            (since - OLDER_MARGIN + Duration::from_secs(1), false),
+            (since + Duration::from_secs(5), false),
+            (now - Duration::from_secs(60), false),
+            (now + day, false),
+        ];
+        for (mtime, expected) in table {
+            assert_eq!(older_than_folder(mtime, since, now), expected, "{mtime:?}");
+        }
+        // A folder first seen with the clock a day ahead: a save of the last ten minutes is
+        // still a save; an older one is taken for a copy (the rule's limit: `backfill`).
+        let ahead = now + day;
+        assert!(!older_than_folder(
+            now - Duration::from_secs(30),
+            ahead,
+            now
+        ));
+        assert!(older_than_folder(now - 2 * NEVER_OLD_WITHIN, ahead, now));
     }
 
     #[test]

@@ -16,7 +16,10 @@ use serde::{Deserialize, Serialize};
 use crate::groups::GroupEntry;
 
 pub use journal::{Journal, Loaded, StateError};
-pub use record::{Folder, InvalidFile, Outcome, Pause, PauseCause, Record, Status};
+pub use record::{
+    BASELINE_REASON, FORGOTTEN_REASON, Folder, InvalidFile, OLDER_REASON, Outcome, Pause,
+    PauseCause, Record, Status,
+};
 
 /// The journal's file name inside `state_dir`.
 pub const STATE_FILE: &str = "state.jsonl";
@@ -82,7 +85,7 @@ enum Entry {
     },
     /// A replay folder whose replays already there are recorded (its baseline is done).
     Folder(Folder),
-    /// A replay forgotten on request (`autochase forget`).
+    /// A replay forgotten on request (`autochase forget`): out of sight, kept as a marker.
     Forgot {
         id: String,
     },
@@ -145,7 +148,9 @@ impl State {
                 self.folders.insert(folder.key.clone(), folder);
             }
             Entry::Forgot { id } => {
-                self.replays.remove(&id);
+                if let Some(record) = self.replays.get_mut(&id) {
+                    record.forget();
+                }
             }
             Entry::Paused(pause) => self.pause = Some(pause),
             Entry::Resumed => self.pause = None,

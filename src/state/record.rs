@@ -83,6 +83,10 @@ pub struct Record {
     /// The last error or the reason it is failed/skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Taken out of sight by `autochase forget`: kept, so that its file is never taken for a
+    /// new replay (a deleted file back from an SD card, a copy left in the folder).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forgotten: bool,
     /// When first seen (RFC 3339).
     pub first_seen: String,
     /// When last changed (RFC 3339).
@@ -109,6 +113,7 @@ impl Record {
             note: None,
             attempts: 0,
             last_error: None,
+            forgotten: false,
             first_seen: now.clone(),
             updated: now,
         }
@@ -133,6 +138,7 @@ impl Record {
     /// In the queue for its upload (the last error, if any, stays until the next try).
     pub fn queued(&mut self) {
         self.status = Status::Pending;
+        self.forgotten = false;
         self.updated = now_rfc3339();
     }
 
@@ -173,7 +179,38 @@ impl Record {
         self.last_error = Some(reason);
         self.updated = now_rfc3339();
     }
+
+    /// Out of sight on request (`autochase forget`): a replay not on ballchasing becomes
+    /// skipped, so its file is never uploaded unless someone asks for it by name. Applied
+    /// again when the journal is read, so it changes nothing else (not even `updated`).
+    pub fn forget(&mut self) {
+        self.forgotten = true;
+        if !matches!(self.status, Status::Uploaded | Status::Skipped) {
+            self.status = Status::Skipped;
+            self.last_error = Some(FORGOTTEN_REASON.into());
+        }
+    }
+
+    /// True for a replay skipped for its age: there before autochase first saw its folder,
+    /// or copied in later with a date from before then. `autochase backfill` uploads these.
+    pub fn backfillable(&self) -> bool {
+        self.status == Status::Skipped
+            && !self.forgotten
+            && matches!(
+                self.last_error.as_deref(),
+                Some(BASELINE_REASON | OLDER_REASON)
+            )
+    }
 }
+
+/// Why a replay already there when its folder was first seen is not uploaded, and how to.
+pub const BASELINE_REASON: &str =
+    "already there when autochase first saw its folder; `autochase backfill` uploads it";
+/// Why a replay copied into a folder with a date from before autochase first saw that folder
+/// (a restored backup, a copy that kept its dates) is not uploaded, and how to.
+pub const OLDER_REASON: &str = "dated before autochase first saw its folder (a copy or a restored backup); `autochase backfill` uploads it";
+/// Why a forgotten replay is not uploaded, and how to.
+pub const FORGOTTEN_REASON: &str = "forgotten on request; `autochase upload FILE` uploads it";
 
 /// A replay folder whose replays already there have been recorded: new replays in it are
 /// uploaded; a folder seen for the first time gets a baseline first.
