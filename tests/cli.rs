@@ -509,6 +509,59 @@ async fn log_file_writes_a_dated_file_beside_stderr() {
     assert!(!file.contains('\u{1b}'), "no colour codes in the file");
 }
 
+/// `--log-file` in a folder of the user's own: only autochase's dated files are ever pruned,
+/// and today's is private even when it was there before, readable by all.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_log_file_prunes_only_its_own_dated_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let config = env.write_config("http://127.0.0.1:9", TOKEN);
+    let docs = env.root.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    let mine = [
+        "my notes 1.txt",
+        "my.txt.bak",
+        "my.2026-13-40.txt",
+        "my.txt",
+    ];
+    for name in mine {
+        std::fs::write(docs.join(name), "the user's").unwrap();
+    }
+    let day = |n: i64| {
+        jiff::civil::date(2025, 1, 1)
+            .checked_add(jiff::Span::new().days(n))
+            .unwrap()
+    };
+    for n in 0..20 {
+        std::fs::write(docs.join(format!("my.{}.txt", day(n))), "old log").unwrap();
+    }
+    let today = docs.join(format!("my.{}.txt", jiff::ZonedDateTime::now().date()));
+    std::fs::write(&today, "").unwrap();
+    std::fs::set_permissions(&today, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let log = docs.join("my.txt");
+    let out = support::bin::command(&config)
+        .arg("--log-file")
+        .arg(&log)
+        .args(["-v", "status"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for name in mine {
+        assert!(docs.join(name).exists(), "{name} was removed");
+    }
+    let dated: Vec<String> = std::fs::read_dir(&docs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("my.20") && n != "my.2026-13-40.txt")
+        .collect();
+    assert_eq!(dated.len(), 14, "the newest 14 kept: {dated:?}");
+    assert!(!docs.join(format!("my.{}.txt", day(0))).exists());
+    assert!(docs.join(format!("my.{}.txt", day(19))).exists());
+    let mode = std::fs::metadata(&today).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "today's log is private");
+}
+
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn notifications_go_through_notify_send_when_turned_on() {

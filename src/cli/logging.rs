@@ -1,5 +1,5 @@
 //! Logging: to stderr (colours only on a terminal, so journald shows it cleanly) and, when
-//! asked, to a file rotated daily.
+//! asked, to a file a day (`logfile`).
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -24,7 +24,7 @@ pub fn init(verbose: u8, quiet: bool, log_file: Option<&Path>) {
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let mut file_error = None;
-    let file = log_file.and_then(|path| match rolling_file(path) {
+    let file = log_file.and_then(|path| match super::logfile::DailyFile::open(path) {
         Ok(appender) => Some(
             tracing_subscriber::fmt::layer()
                 .with_timer(LocalTime)
@@ -45,26 +45,6 @@ pub fn init(verbose: u8, quiet: bool, log_file: Option<&Path>) {
     if let Some(e) = file_error {
         tracing::error!("{e}; logging to stderr only");
     }
-}
-
-/// A log file rotated daily: `dir/name.YYYY-MM-DD.ext`, the last 14 kept.
-fn rolling_file(path: &Path) -> Result<tracing_appender::rolling::RollingFileAppender, String> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let stem = path
-        .file_stem()
-        .map_or("autochase".into(), |s| s.to_string_lossy().into_owned());
-    let mut builder = tracing_appender::rolling::Builder::new()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix(stem)
-        .max_log_files(14);
-    if let Some(ext) = path.extension() {
-        builder = builder.filename_suffix(ext.to_string_lossy().into_owned());
-    }
-    builder.build(dir).map_err(|e| e.to_string())
 }
 
 /// Log times in this machine's time zone, with its offset, as people read them.

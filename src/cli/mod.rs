@@ -5,6 +5,7 @@
 pub mod check;
 pub mod commands;
 pub mod init;
+pub mod logfile;
 pub mod logging;
 pub mod paths;
 pub mod status;
