@@ -166,7 +166,7 @@ impl<'a> Document<'a> {
                 format!("holds a control character where a backslash was meant; {WINDOWS_PATHS}"),
             ));
         }
-        Ok(PathBuf::from(text))
+        Ok(expand_home(&text))
     }
 
     /// A list of text values.
@@ -335,6 +335,21 @@ pub fn decode(bytes: &[u8]) -> Result<String, String> {
         "it is not UTF-8 text; save it as UTF-8 (in PowerShell: `Set-Content -Encoding utf8`)"
             .to_string()
     })
+}
+
+/// `~` alone or followed by a separator is the home folder, as in a shell (`~user` is not
+/// expanded: a folder may be named that way).
+pub(super) fn expand_home(text: &str) -> PathBuf {
+    let rest = match text.strip_prefix('~') {
+        Some("") => Some(""),
+        Some(rest) if rest.starts_with(['/', '\\']) => Some(&rest[1..]),
+        _ => None,
+    };
+    match (rest, directories::BaseDirs::new()) {
+        (Some(rest), Some(dirs)) if rest.is_empty() => dirs.home_dir().to_path_buf(),
+        (Some(rest), Some(dirs)) => dirs.home_dir().join(rest),
+        _ => PathBuf::from(text),
+    }
 }
 
 #[cfg(test)]
