@@ -1,6 +1,7 @@
 //! Config reload without a restart: on SIGHUP and whenever the config file changes (or
-//! appears: a daemon started before `autochase init` picks up the config it writes), the file
-//! is read again; a good config is handed over, a bad one is reported and the running one kept.
+//! appears: a daemon started before `autochase init` picks up the config it writes), as well
+//! as the file a linked config points to and the `token_file`, the config is read again; a
+//! good config is handed over, a bad one is reported and the running one kept.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,16 +29,17 @@ pub async fn run(
     // A relative path has no folder to watch ("config.toml" → "").
     let path = std::path::absolute(&path).unwrap_or(path);
     let (tx, mut changed) = mpsc::channel::<()>(1);
-    // Keeps the watch alive for as long as this task runs; re-armed closer to the file as
-    // the folders on the way to it appear.
-    let mut watching = nearest_folder(&path);
-    let mut _watcher = watch_file(&path, &watching, tx.clone());
+    // Every file the config is read from, each watched through its folder (or the nearest
+    // one that exists yet); re-armed as folders appear and as the files change.
+    let mut watches = Watches::default();
+    watches.arm(files_of(&path, initial.token_source.as_deref()), &tx);
     // Started without a config file: one written before the watch was armed is read now.
     if initial.path.is_none() {
         let _ = tx.try_send(());
     }
     #[cfg(unix)]
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut token_source = initial.token_source.clone();
     loop {
         #[cfg(unix)]
         let hup = async {
@@ -57,11 +59,7 @@ pub async fn run(
         }
         tokio::time::sleep(SETTLE).await;
         while changed.try_recv().is_ok() {}
-        let nearest = nearest_folder(&path);
-        if nearest != watching {
-            watching = nearest;
-            _watcher = watch_file(&path, &watching, tx.clone());
-        }
+        watches.arm(files_of(&path, token_source.as_deref()), &tx);
         if !path.exists() {
             if initial.path.is_some() {
                 warn!(config = %path.display(), "config file is gone; keeping the running config");
@@ -74,6 +72,8 @@ pub async fn run(
                 for warning in &config.warnings {
                     warn!("{warning}");
                 }
+                token_source = config.token_source.clone();
+                watches.arm(files_of(&path, token_source.as_deref()), &tx);
                 apply(config);
             }
             Err(e) => {
@@ -82,6 +82,47 @@ pub async fn run(
         }
         // Either way the daemon runs on: a config it could not read changes nothing.
         crate::readiness::reloaded();
+    }
+}
+
+/// The files a config is read from: the file, what it links to (a dotfile kept elsewhere),
+/// and the token file with its own target.
+fn files_of(path: &Path, token_source: Option<&Path>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for file in std::iter::once(path).chain(token_source) {
+        files.push(file.to_path_buf());
+        if let Ok(real) = std::fs::canonicalize(file) {
+            files.push(real);
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// The watches kept, one per file, with the folder each watches through.
+#[derive(Default)]
+struct Watches(Vec<(PathBuf, PathBuf, Option<notify::RecommendedWatcher>)>);
+
+impl Watches {
+    /// Watches exactly `files`, re-arming a watch only where its file or folder changed.
+    fn arm(&mut self, files: Vec<PathBuf>, tx: &mpsc::Sender<()>) {
+        let mut kept = Vec::with_capacity(files.len());
+        for file in files {
+            let folder = nearest_folder(&file);
+            let old = self
+                .0
+                .iter()
+                .position(|(f, d, _)| *f == file && *d == folder);
+            match old {
+                Some(i) => kept.push(self.0.swap_remove(i)),
+                None => {
+                    let watcher = watch_file(&file, &folder, tx.clone());
+                    kept.push((file, folder, watcher));
+                }
+            }
+        }
+        self.0 = kept;
     }
 }
 

@@ -413,8 +413,8 @@ async fn a_broken_config_never_keeps_the_service_from_being_removed() {
 #[cfg(unix)]
 #[tokio::test]
 async fn sighup_reloads_the_config() {
-    // The config is a symlink to a file in another folder: editing that file makes no event
-    // where the daemon watches, so only SIGHUP can make it reload.
+    // The config is a hard link to a file in another folder: a write through that other name
+    // makes no event in any folder the daemon watches, so only SIGHUP can make it reload.
     let fake = FakeBallchasing::start().await;
     let env = Env::new();
     let real = env.root.path().join("elsewhere/config.toml");
@@ -432,7 +432,7 @@ async fn sighup_reloads_the_config() {
     };
     write_real("wrong-token");
     let link = env.root.path().join("config.toml");
-    std::os::unix::fs::symlink(&real, &link).unwrap();
+    std::fs::hard_link(&real, &link).unwrap();
     let daemon = support::bin::Daemon::spawn(
         support::bin::command(&link)
             .arg("run")
@@ -507,6 +507,78 @@ async fn log_file_writes_a_dated_file_beside_stderr() {
     let file = log_text().unwrap();
     assert!(file.contains("stopped"), "{file}");
     assert!(!file.contains('\u{1b}'), "no colour codes in the file");
+}
+
+/// A config that is a link to a dotfile elsewhere, and a token kept in `token_file`: editing
+/// either is picked up at once, as editing the config itself is.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_linked_config_and_the_token_file_are_reloaded_when_edited() {
+    let fake = FakeBallchasing::start().await;
+    let env = Env::new();
+    let dotfiles = env.root.path().join("dotfiles");
+    std::fs::create_dir(&dotfiles).unwrap();
+    let real = dotfiles.join("autochase.toml");
+    let token_file = env.root.path().join("secrets/token");
+    std::fs::create_dir_all(token_file.parent().unwrap()).unwrap();
+    std::fs::write(&token_file, "wrong-token\n").unwrap();
+    let state_dir = env.root.path().join("state");
+    let demos = env.demos();
+    let write_real = |visibility: &str| {
+        let text = format!(
+            "token_file = \"{}\"\napi_url = \"{}\"\nstate_dir = \"{}\"\nreplay_dirs = [\"{}\"]\nvisibility = \"{visibility}\"\nupload_rate = 10.0\n",
+            token_file.display(),
+            fake.server.url(),
+            state_dir.display(),
+            demos.display()
+        );
+        std::fs::write(&real, text).unwrap();
+    };
+    write_real("unlisted");
+    let link = env.root.path().join("config.toml");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let daemon = support::bin::Daemon::spawn(
+        support::bin::command(&link)
+            .arg("run")
+            .stderr(std::process::Stdio::piped()),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !state_dir.join("state.jsonl").exists() {
+        assert!(std::time::Instant::now() < deadline, "daemon did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    std::fs::write(demos.join("TINY.replay"), TINY).unwrap();
+    while fake.upload_requests() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no upload try");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The dotfile behind the link asks for private uploads; the token file gets the token.
+    write_real("private");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    while fake.created() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new token in token_file was not picked up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let visibility: Vec<String> = fake
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/upload"))
+        .filter_map(|r| r.query_one("visibility").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        visibility.last().map(String::as_str),
+        Some("private"),
+        "{visibility:?}"
+    );
+    daemon.signal("TERM");
+    let out = daemon.output().await;
+    assert!(text(&out.stderr).contains("config reloaded"));
 }
 
 /// `--log-file` in a folder of the user's own: only autochase's dated files are ever pruned,
