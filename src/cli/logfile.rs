@@ -109,7 +109,7 @@ fn prune(dir: &Path, stem: &str, ext: &str, keep: usize) {
             Some((day, e.path()))
         })
         .collect();
-    dated.sort_by(|a, b| b.0.cmp(&a.0));
+    dated.sort_by_key(|d| std::cmp::Reverse(d.0));
     for (_, old) in dated.into_iter().skip(keep) {
         let _ = std::fs::remove_file(old);
     }

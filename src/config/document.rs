@@ -346,7 +346,7 @@ pub(super) fn expand_home(text: &str) -> PathBuf {
         _ => None,
     };
     match (rest, directories::BaseDirs::new()) {
-        (Some(rest), Some(dirs)) if rest.is_empty() => dirs.home_dir().to_path_buf(),
+        (Some(""), Some(dirs)) => dirs.home_dir().to_path_buf(),
         (Some(rest), Some(dirs)) => dirs.home_dir().join(rest),
         _ => PathBuf::from(text),
     }
