@@ -245,7 +245,7 @@ mod tests {
         };
         let filter = || Some("skipped by filter: x".to_string());
         // (record, new bytes, mode, baseline, filter says, expected)
-        let table: [(Option<Status>, bool, Mode, bool, Option<String>, Accept); 16] = [
+        let table = [
             (None, true, Daemon, false, None, Upload),
             (None, true, Daemon, true, None, Baseline),
             (
