@@ -475,6 +475,42 @@ async fn a_new_token_in_the_config_ends_a_token_pause_at_once() {
 }
 
 #[tokio::test]
+async fn a_filter_added_by_a_reload_applies_to_replays_already_queued() {
+    let setup = Setup::new().await;
+    // No token yet: the replay is validated and queued, and waits.
+    let path = setup.root.path().join("config.toml");
+    let folders = format!(
+        "api_url = \"{}\"\nstate_dir = \"state\"\nreplay_dirs = [\"Demos\"]\nupload_rate = 10.0\n",
+        setup.fake.server.url()
+    );
+    std::fs::write(&path, &folders).unwrap();
+    let config = autochase::config::Config::load(Some(&path), None).unwrap();
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    std::fs::write(setup.path("TINY.replay"), TINY).unwrap(); // Online
+    until(&setup, "queued", |s| {
+        s.replays.values().any(|r| r.status == Status::Pending)
+    })
+    .await;
+    // The token and a filter that leaves online matches out arrive together.
+    std::fs::write(
+        &path,
+        format!(
+            "{folders}token = \"{}\"\nskip_match_types = [\"online\"]\n",
+            support::ballchasing::TOKEN
+        ),
+    )
+    .unwrap();
+    let state = until(&setup, "skipped by the new filter", |s| {
+        s.replays.values().any(|r| r.status == Status::Skipped)
+    })
+    .await;
+    daemon.settled().await;
+    daemon.stop().await;
+    assert_eq!(setup.fake.upload_requests(), 0, "{state:?}");
+}
+
+#[tokio::test]
 async fn upload_sends_a_replay_skipped_at_first_start() {
     // README: replays present before the first start are skipped; `autochase upload FOLDER`
     // uploads them.

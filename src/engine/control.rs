@@ -40,6 +40,14 @@ impl Engine {
                 }
             }
         }
+        // New filters apply to the replays already waiting, as they would after a restart.
+        if config.filter != self.config.filter && self.queue.queued() > 0 {
+            info!(
+                queued = self.queue.queued(),
+                "filters changed: looking at the queued replays again"
+            );
+            self.queue.recheck_queued(tokio::time::Instant::now());
+        }
         // A reload is the user acting on what held uploads back (a token, the address, a
         // server that asked to wait): try again now. Only a used-up quota stays parked.
         let paused = self.book.state().pause.as_ref().map(|p| p.cause);
