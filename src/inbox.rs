@@ -74,13 +74,13 @@ pub fn send(state_dir: &Path, request: &Request) -> std::io::Result<PathBuf> {
 pub enum Followed {
     /// The daemon answered.
     Done(Answer),
-    /// The daemon did not take the request within the time allowed.
+    /// The daemon did not take the request within the time allowed: it was withdrawn.
     NotTaken,
 }
 
 /// Follows the request at `path`: calls `on_report` with each progress line as the daemon
 /// writes it, until its answer. Gives up when the daemon has not taken the request within
-/// `take_within` (it is left for the daemon, which may take it later).
+/// `take_within`, and withdraws it: a request nobody waits for is never carried out later.
 pub async fn follow(
     path: &Path,
     take_within: Duration,
@@ -112,8 +112,12 @@ pub async fn follow(
             let _ = std::fs::remove_file(&progress);
             return Followed::Done(answer);
         }
-        if path.exists() && tokio::time::Instant::now() > taken_by {
-            return Followed::NotTaken;
+        if tokio::time::Instant::now() > taken_by && path.exists() {
+            // Withdrawn, unless the daemon takes it at this very moment (then it answers).
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                _ => return Followed::NotTaken,
+            }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

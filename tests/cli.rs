@@ -581,6 +581,50 @@ async fn a_linked_config_and_the_token_file_are_reloaded_when_edited() {
     assert!(text(&out.stderr).contains("config reloaded"));
 }
 
+/// Two `upload`s at once with no daemon: the second waits for the first (a command, which
+/// reads no requests) instead of handing its files to it, and nothing is left in the inbox.
+#[tokio::test]
+async fn a_second_upload_waits_for_a_command_and_never_hands_it_work() {
+    let fake = FakeBallchasing::start().await;
+    fake.books.lock().unwrap().delay = std::time::Duration::from_secs(2);
+    let env = Env::new();
+    let config = env.write_config(&fake.server.url(), TOKEN);
+    let (a, b) = (env.demos().join("A.replay"), env.demos().join("B.replay"));
+    std::fs::write(&a, TINY).unwrap();
+    std::fs::write(&b, SMALL).unwrap();
+    let first = support::bin::Daemon::spawn(
+        support::bin::command(&config)
+            .arg("upload")
+            .arg(&a)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while fake.upload_requests() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first upload never came"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The first holds the lock while ballchasing takes its time to answer.
+    let started = std::time::Instant::now();
+    let second = autochase(&config, &["upload", b.to_str().unwrap()]).await;
+    let waited = started.elapsed();
+    let err = text(&second.stderr);
+    assert!(second.status.success(), "{err}{}", text(&second.stdout));
+    assert!(!err.contains("handed"), "handed to a command: {err}");
+    assert!(err.contains("waiting for it"), "says why it waits: {err}");
+    assert!(waited < std::time::Duration::from_secs(12), "{waited:?}");
+    let first = first.output().await;
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert_eq!(fake.created(), 2);
+    let left: Vec<_> = std::fs::read_dir(env.root.path().join("state/inbox"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "inbox: {left:?}");
+}
+
 /// `--log-file` in a folder of the user's own: only autochase's dated files are ever pruned,
 /// and today's is private even when it was there before, readable by all.
 #[cfg(unix)]

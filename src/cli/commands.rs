@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::daemon;
+use crate::daemon::{self, Holder};
 use crate::inbox::{self, Followed, Request};
 use crate::platform::{Home, path_key};
 use crate::service::{self, Action};
@@ -168,7 +168,7 @@ pub async fn forget(config: Config, which: Vec<String>, gone: bool) -> ExitCode 
                     Followed::Done(answer) => answer.changed,
                     Followed::NotTaken => {
                         eprintln!(
-                            "the running daemon has not taken the request within 15 s; it is done when the daemon gets to it"
+                            "the running daemon did not take the request within 15 s, so it was withdrawn: nothing was forgotten; try again"
                         );
                         return ExitCode::FAILURE;
                     }
@@ -180,7 +180,7 @@ pub async fn forget(config: Config, which: Vec<String>, gone: bool) -> ExitCode 
             }
         }
     } else {
-        match forget_here(&config, &ids, &files) {
+        match forget_here(&config, &ids, &files).await {
             Ok(n) => n,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -196,8 +196,12 @@ pub async fn forget(config: Config, which: Vec<String>, gone: bool) -> ExitCode 
 }
 
 /// Forgets entries with no daemon running: under the lock, in the journal.
-fn forget_here(config: &Config, ids: &[String], files: &[PathBuf]) -> Result<usize, String> {
-    let _lock = daemon::try_lock(&config.state_dir).map_err(|e| e.to_string())?;
+async fn forget_here(config: &Config, ids: &[String], files: &[PathBuf]) -> Result<usize, String> {
+    let _lock = daemon::lock_after_commands(&config.state_dir, Holder::Command, || {
+        eprintln!("another autochase command is working in this state folder; waiting for it");
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     let (mut journal, loaded) = Journal::open(&config.state_dir).map_err(|e| e.to_string())?;
     let mut n = 0;
     for id in ids

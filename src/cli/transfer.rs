@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::daemon::{self, DaemonError};
+use crate::daemon::{self, DaemonError, Holder};
 use crate::engine::{Fate, Report};
 use crate::inbox::{self, Followed, Request};
 
@@ -23,54 +23,76 @@ const TAKE_WITHIN: Duration = Duration::from_secs(15);
 pub async fn upload(config: Config, files: Vec<PathBuf>, force: bool) -> ExitCode {
     let total = files.len();
     let mut progress = Progress::new(total);
-    if daemon::is_running(&config.state_dir) {
-        let request = Request::Upload {
-            paths: files,
-            force,
-        };
-        let sent = match inbox::send(&config.state_dir, &request) {
-            Ok(path) => path,
-            Err(e) => {
-                eprintln!("error: cannot hand the files to the running daemon: {e}");
-                return ExitCode::FAILURE;
+    let mut said_waiting = false;
+    let lock = loop {
+        match daemon::holder(&config.state_dir) {
+            Some(Holder::Daemon) => {
+                return match through_daemon(&config, files, force, &mut progress).await {
+                    Ok(()) => progress.summary(),
+                    Err(code) => code,
+                };
             }
-        };
-        eprintln!(
-            "autochase is running: handed {} to it",
-            plural(total, "file", "files")
-        );
-        match inbox::follow(&sent, TAKE_WITHIN, |r| progress.show(&r)).await {
-            Followed::Done(_) => {}
-            Followed::NotTaken => {
-                progress.clear();
-                eprintln!(
-                    "the running daemon has not taken the request within {} s; it is left in its inbox and done when the daemon gets to it (`autochase status` shows the result)",
-                    TAKE_WITHIN.as_secs()
-                );
-                return ExitCode::FAILURE;
+            Some(Holder::Command) => {
+                if !said_waiting {
+                    eprintln!(
+                        "another autochase command is working in this state folder; waiting for it"
+                    );
+                    said_waiting = true;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            None => match daemon::try_lock(&config.state_dir, Holder::Command) {
+                Ok(lock) => break lock,
+                // Someone took it a moment ago: look again at who.
+                Err(DaemonError::AlreadyRunning(_)) => {}
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            },
         }
-    } else {
-        let lock = match daemon::try_lock(&config.state_dir) {
-            Ok(lock) => lock,
-            Err(DaemonError::AlreadyRunning(_)) => {
-                // A daemon started a moment ago: it takes the request.
-                return Box::pin(upload(config, files, force)).await;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let done = daemon::upload_once(config, files, force, |r| progress.show(r)).await;
-        drop(lock);
-        if let Err(e) = done {
-            progress.clear();
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+    };
+    let done = daemon::upload_once(config, files, force, |r| progress.show(r)).await;
+    drop(lock);
+    if let Err(e) = done {
+        progress.clear();
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     progress.summary()
+}
+
+/// Hands `files` to the running daemon and shows each file's result as it comes.
+async fn through_daemon(
+    config: &Config,
+    files: Vec<PathBuf>,
+    force: bool,
+    progress: &mut Progress,
+) -> Result<(), ExitCode> {
+    let total = files.len();
+    let request = Request::Upload {
+        paths: files,
+        force,
+    };
+    let sent = inbox::send(&config.state_dir, &request).map_err(|e| {
+        eprintln!("error: cannot hand the files to the running daemon: {e}");
+        ExitCode::FAILURE
+    })?;
+    eprintln!(
+        "autochase is running: handed {} to it",
+        plural(total, "file", "files")
+    );
+    match inbox::follow(&sent, TAKE_WITHIN, |r| progress.show(&r)).await {
+        Followed::Done(_) => Ok(()),
+        Followed::NotTaken => {
+            progress.clear();
+            eprintln!(
+                "the running daemon did not take the request within {} s, so it was withdrawn: nothing was handed over; try again, or stop the daemon and run the command alone",
+                TAKE_WITHIN.as_secs()
+            );
+            Err(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// The running tally, the bar, and the lines.
