@@ -85,15 +85,38 @@ pub fn path_key(path: &Path) -> String {
     }
 }
 
-/// A path for people: its last two parts after `…`, enough to recognise a replay.
+/// A path for people: its last two parts after `…`, enough to recognise a replay, with any
+/// control character written out (a file name cannot start a line or steer a terminal).
 pub fn shown(path: &Path) -> String {
     use std::path::Component;
     let parts: Vec<Component> = path.components().collect();
-    if parts.len() <= 3 {
-        return path.display().to_string();
+    let text = if parts.len() <= 3 {
+        path.display().to_string()
+    } else {
+        let tail: PathBuf = parts[parts.len() - 2..].iter().collect();
+        format!("…{}{}", std::path::MAIN_SEPARATOR, tail.display())
+    };
+    printable(&text).into_owned()
+}
+
+/// `text` with every control character written out as an escape (`\n`, `\u{1b}`): what a
+/// file name or a server message holds is shown, never obeyed by a terminal or taken for a
+/// new line of a log.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
     }
-    let tail: PathBuf = parts[parts.len() - 2..].iter().collect();
-    format!("…{}{}", std::path::MAIN_SEPARATOR, tail.display())
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -108,6 +131,11 @@ mod tests {
         let sep = std::path::MAIN_SEPARATOR;
         assert_eq!(shown(&long), format!("…{sep}Demos{sep}A.replay"));
         assert_eq!(shown(Path::new("A.replay")), "A.replay");
+        assert_eq!(
+            shown(Path::new("/d/x\nERROR y\u{1b}[2J\u{9b}.replay")),
+            "/d/x\\nERROR y\\u{1b}[2J\\u{9b}.replay"
+        );
+        assert_eq!(printable("plain é 日本\ttab"), "plain é 日本\\ttab");
     }
 
     #[cfg(unix)]

@@ -330,3 +330,62 @@ async fn a_replay_file_that_keeps_growing_is_not_read_whole_at_each_change() {
     );
     assert_eq!(setup.fake.upload_requests(), 0);
 }
+
+/// A file name and a server message carrying newlines and terminal escapes: neither forges
+/// a log line nor reaches a terminal raw, in the log or in `status`.
+#[cfg(unix)]
+#[tokio::test]
+async fn control_characters_in_names_and_server_words_reach_no_log_line_or_terminal() {
+    let setup = Setup::new().await;
+    setup
+        .fake
+        .books
+        .lock()
+        .unwrap()
+        .script
+        .push_back(Reply::json(
+            400,
+            serde_json::json!({"error": "refused\nERROR forged by the server \u{1b}]0;pwned\u{7}"}),
+        ));
+    let config = setup.root.path().join("config.toml");
+    support::bin::write_config(
+        &config,
+        &setup.fake.server.url(),
+        support::ballchasing::TOKEN,
+        "backfill = true\ninvalid_after = 1\n",
+    );
+    std::fs::write(
+        setup.path("evil\nERROR forged line \u{1b}[2J\u{9b}2J.replay"),
+        b"not a replay at all",
+    )
+    .unwrap();
+    std::fs::write(setup.path("OK.replay"), TINY).unwrap();
+    let daemon = support::bin::Daemon::spawn(
+        support::bin::command(&config)
+            .arg("run")
+            .stderr(std::process::Stdio::piped()),
+    );
+    until(&setup, "both judged", |s| {
+        s.invalid.len() == 1 && s.replays.values().any(|r| r.status == Status::Refused)
+    })
+    .await;
+    daemon.signal("TERM");
+    let log = support::bin::text(&daemon.output().await.stderr);
+    let status = support::bin::autochase(&config, &["status"]).await;
+    let status = support::bin::text(&status.stdout);
+    for (what, text) in [("log", &log), ("status", &status)] {
+        assert!(
+            text.lines()
+                .all(|l| !l.trim_start().starts_with("ERROR forged")),
+            "{what} has a forged line:\n{text}"
+        );
+        assert!(
+            !text.contains(['\u{1b}', '\u{7}', '\u{9b}']),
+            "{what} carries terminal escapes: {text:?}"
+        );
+        assert!(
+            text.contains("forged"),
+            "{what} still says what was there: {text}"
+        );
+    }
+}

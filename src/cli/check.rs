@@ -24,7 +24,11 @@ pub async fn run(config: &Config) -> ExitCode {
     }
     let found = folders_found(config);
     for f in &found {
-        println!("folder: {} ({})", f.dir.display(), describe_found(f));
+        println!(
+            "folder: {} ({})",
+            crate::platform::printable(&f.dir.display().to_string()),
+            describe_found(f)
+        );
     }
     if !config.discover {
         for dir in config.replay_dirs.iter().filter(|d| !d.is_dir()) {
@@ -59,7 +63,7 @@ pub async fn token_test(client: &crate::api::Client) -> Result<String, String> {
     match client.ping().await {
         Ok(me) => Ok(format!(
             "token: works, account {} (tier {})",
-            me.value.name.as_deref().unwrap_or("(no name)"),
+            crate::platform::printable(me.value.name.as_deref().unwrap_or("(no name)")),
             client.tier()
         )),
         Err(e @ (Error::Unauthorized { .. } | Error::Forbidden { .. })) => {
@@ -95,7 +99,7 @@ pub fn describe_found(f: &discover::Found) -> String {
     let newest = match &f.newest {
         Some((path, at)) => format!(
             ", newest {} from {}",
-            path.file_name().unwrap_or_default().to_string_lossy(),
+            crate::platform::printable(&path.file_name().unwrap_or_default().to_string_lossy()),
             crate::dates::local_at(*at)
         ),
         None => String::new(),

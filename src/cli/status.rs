@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use super::shown;
 use crate::daemon;
 use crate::dates;
+use crate::platform::printable;
 use crate::state::{Outcome, Pause, PauseCause, Record, STATE_FILE, State, Status};
 
 /// Prints the status of the state in `state_dir`; exit code 0 unless the state cannot be
@@ -120,18 +121,18 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
                 _ => "",
             };
             let mut title = match (&r.title, &r.title_error) {
-                (Some(title), _) => format!("  \"{title}\""),
-                (None, Some(e)) => format!("  (title not set: {e})"),
+                (Some(title), _) => format!("  \"{}\"", printable(title)),
+                (None, Some(e)) => format!("  (title not set: {})", printable(e)),
                 (None, None) => String::new(),
             };
             if let Some(note) = &r.note {
-                let _ = write!(title, "  ({note})");
+                let _ = write!(title, "  ({})", printable(note));
             }
             let _ = writeln!(
                 out,
                 "  {}  {}{dup}{title}",
                 dates::local(&r.updated),
-                r.location.as_deref().unwrap_or("?")
+                printable(r.location.as_deref().unwrap_or("?"))
             );
         }
     }
@@ -141,7 +142,7 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
         }
         let _ = writeln!(out, "\n{heading}:");
         for (path, why) in rows {
-            let _ = writeln!(out, "  {}  {why}", shown(path));
+            let _ = writeln!(out, "  {}  {}", shown(path), printable(why));
         }
     };
     fn reason(r: &Record) -> (&Path, &str) {
@@ -204,7 +205,7 @@ fn pause_text(pause: &Pause, running: bool) -> String {
         Some(left) => format!(
             "uploads {what} until {until} (in {}); {then}\n  last answer: {}\n",
             dates::wait(left),
-            pause.reason
+            printable(&pause.reason)
         ),
         None => format!(
             "uploads were {what} until {until}; {}\n  last answer: {}\n",
@@ -212,7 +213,7 @@ fn pause_text(pause: &Pause, running: bool) -> String {
                 true => "the daemon tries again when a replay waits",
                 false => "start autochase to try again",
             },
-            pause.reason
+            printable(&pause.reason)
         ),
     }
 }

@@ -121,9 +121,10 @@ impl Progress {
             .or(report.reason.as_deref())
             .unwrap_or("");
         println!(
-            "{:<16} {}  {detail}",
+            "{:<16} {}  {}",
             describe(report.fate),
-            shown(&report.path)
+            shown(&report.path),
+            crate::platform::printable(detail)
         );
         if self.bar {
             let width = 30;
