@@ -285,6 +285,29 @@ async fn output(mut command: std::process::Command) -> std::process::Output {
         .unwrap()
 }
 
+/// With no folder yet (the game not run since it was installed), `check` says where
+/// autochase waits for one, so a user can see whether theirs is among them.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn check_lists_where_it_waits_for_a_replay_folder() {
+    let env = Env::new();
+    let home = env.root.path().join("home");
+    std::fs::create_dir_all(home.join(".local/share/Steam/steamapps")).unwrap();
+    let config = env.root.path().join("bare.toml");
+    std::fs::write(&config, "state_dir = \"state\"\n").unwrap();
+    let mut command = support::bin::command(&config);
+    command.arg("check");
+    with_home(&mut command, &home);
+    let out = output(command).await;
+    let said = text(&out.stdout);
+    assert!(
+        said.lines().any(|l| l.contains("compatdata/252950/pfx")
+            && l.contains("not there yet; watched for when it appears")),
+        "{said}"
+    );
+    assert!(!out.status.success(), "no folder yet is a problem to fix");
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn init_writes_a_private_config_with_the_found_folders_and_never_overwrites() {

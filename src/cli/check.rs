@@ -30,13 +30,19 @@ pub async fn run(config: &Config) -> ExitCode {
             describe_found(f)
         );
     }
-    if !config.discover {
-        for dir in config.replay_dirs.iter().filter(|d| !d.is_dir()) {
-            println!(
-                "folder: {} (does not exist yet; watched for when it appears)",
-                dir.display()
-            );
-        }
+    // Where autochase waits for a folder that is not there yet (the game creates it at the
+    // first save), so a user can tell whether theirs is among them.
+    let awaited: Vec<std::path::PathBuf> = match config.discover {
+        true => Home::current()
+            .map(|home| discover::watch_list(&home))
+            .unwrap_or_default(),
+        false => config.replay_dirs.clone(),
+    };
+    for dir in awaited.iter().filter(|d| !d.is_dir()) {
+        println!(
+            "folder: {} (not there yet; watched for when it appears)",
+            crate::platform::printable(&dir.display().to_string())
+        );
     }
     if found.is_empty() {
         problems.push(if config.discover {
@@ -50,7 +56,7 @@ pub async fn run(config: &Config) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         for p in problems {
-            eprintln!("problem: {p}");
+            eprintln!("problem: {}", crate::platform::printable(&p));
         }
         ExitCode::FAILURE
     }
