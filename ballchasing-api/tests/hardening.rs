@@ -372,3 +372,17 @@ async fn proxy_variables_never_see_a_loopback_base_or_its_token() {
     assert_eq!(api.requests().len(), 1);
     assert!(stdout.contains("Alice"), "{stdout}");
 }
+
+#[tokio::test]
+async fn a_ping_that_echoes_the_token_gives_it_back_to_nobody() {
+    let server = FakeServer::scripted(vec![Reply::json(
+        200,
+        json!({"name": format!("hi {TOKEN}"), "steam_id": TOKEN, "type": "regular"}),
+    )])
+    .await;
+    let me = client(&server).ping().await.unwrap();
+    assert_eq!(me.value.name.as_deref(), Some("hi [token]"));
+    assert_eq!(me.value.steam_id.as_deref(), Some("[token]"));
+    let raw = String::from_utf8_lossy(&me.response.body).into_owned();
+    assert!(!raw.contains(TOKEN), "{raw}");
+}

@@ -174,9 +174,16 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn ping(&self) -> Result<Response<Ping>, Error> {
-        let response: Response<Ping> = self
+        let mut response: Response<Ping> = self
             .json(Operation::Ping, Method::GET, &[""], &[], None::<&()>)
             .await?;
+        // Ping says who the token is; a server echoing the token there must not have it
+        // printed as an account name by a `check` command.
+        let token = &self.inner.token;
+        let me = &mut response.value;
+        me.name = me.name.take().map(|n| token.scrub(&n));
+        me.steam_id = me.steam_id.take().map(|n| token.scrub(&n));
+        response.response.body = token.scrub_bytes(&response.response.body);
         if let Some(tier) = &response.value.tier
             && !self.inner.tier_fixed
             && *tier != self.tier()
