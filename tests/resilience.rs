@@ -284,9 +284,9 @@ async fn repeated_plain_429s_are_taken_for_a_quota() {
         "status says why"
     );
     let limited = setup.fake.books.lock().unwrap().count(Answer::RateLimited);
-    assert!(
-        limited <= 6,
-        "{limited} 429s: two tries, each with the client's two retries"
+    assert_eq!(
+        limited, 2,
+        "two tries, the file never sent again by the client's own retries"
     );
 }
 

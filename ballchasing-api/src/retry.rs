@@ -4,7 +4,9 @@ use std::time::Duration;
 
 /// How failed calls are retried. Transient failures (5xx, gateway pages, timeouts, broken
 /// connections, rate-limit 429s) are retried with jittered exponential backoff until
-/// `max_retries` or `budget` runs out; 400, 401, 403, 404 and quota 429s never are.
+/// `max_retries` or `budget` runs out; 400, 401, 403, 404 and quota 429s never are, nor an
+/// upload answered 429 without `Retry-After` (most often a quota that does not say so: the
+/// caller decides, rather than the file being sent again). A 429 waits a second at least.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
     /// Retries after the first try (0 disables retrying).

@@ -386,3 +386,49 @@ async fn a_ping_that_echoes_the_token_gives_it_back_to_nobody() {
     let raw = String::from_utf8_lossy(&me.response.body).into_owned();
     assert!(!raw.contains(TOKEN), "{raw}");
 }
+
+/// A 429 without `Retry-After` on an upload is most often a used-up quota that does not say
+/// so: the client does not send the whole file again and again, it tells the caller. Other
+/// calls wait a second at least before they try again.
+#[tokio::test]
+async fn a_bare_429_is_never_answered_by_resending_the_file_and_elsewhere_waits_a_second() {
+    let server = FakeServer::start(|req| match req.path.as_str() {
+        "/v2/upload" => Reply::json(429, json!({"error": "slow down"})),
+        _ => Reply::json(429, json!({"error": "slow down"})),
+    })
+    .await;
+    let retrying = Client::builder(TOKEN)
+        .base_url(server.url())
+        .rate_limit(false)
+        .retry(RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(20),
+            budget: Duration::from_secs(30),
+        })
+        .build()
+        .unwrap();
+    let err = retrying.upload(&upload()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RateLimited {
+                retry_after: None,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(server.requests().len(), 1, "the file was sent again");
+    retrying.ping().await.unwrap_err();
+    let pings: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path != "/v2/upload")
+        .collect();
+    assert_eq!(pings.len(), 3);
+    for pair in pings.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(gap >= Duration::from_millis(950), "{gap:?}");
+    }
+}

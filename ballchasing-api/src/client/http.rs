@@ -126,6 +126,19 @@ impl Client {
                 return Err(error);
             }
             let limited = matches!(error, Error::RateLimited { .. });
+            let bare_429 = matches!(
+                error,
+                Error::RateLimited {
+                    retry_after: None,
+                    ..
+                }
+            );
+            // An upload answered 429 without `Retry-After` is most often a used-up quota
+            // that does not say so: sending the whole file again would not help.
+            if bare_429 && op == Operation::Upload {
+                self.inner.cooldown.start(MIN_COOLDOWN);
+                return Err(error);
+            }
             let delay = match &error {
                 // "Retry-After: 0" would make the retry a tight loop against a limiting
                 // server; a huge one would stall every clone: clamp both ways.
@@ -133,6 +146,8 @@ impl Client {
                     retry_after: Some(after),
                     ..
                 } => (*after).clamp(MIN_COOLDOWN, self.inner.max_cooldown.max(MIN_COOLDOWN)),
+                // A bare 429 asks for a pause too: never sooner than a second.
+                _ if bare_429 => policy.backoff(retry, fastrand::f64()).max(MIN_COOLDOWN),
                 _ => policy.backoff(retry, fastrand::f64()),
             };
             if limited {
