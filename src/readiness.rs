@@ -196,6 +196,7 @@ mod tests {
                 cause: PauseCause::Quota,
                 reason: "429".into(),
                 until,
+                told: false,
             }),
             ..ready()
         };

@@ -907,3 +907,41 @@ async fn retry_while_the_daemon_runs_goes_through_it() {
         "inbox emptied"
     );
 }
+
+/// A park autochase chose itself (a quota whose end ballchasing did not say) is lifted for
+/// one try when the player asks for an upload: after the quota frees, `retry` uploads at once
+/// instead of saying "waiting" for half an hour. At most once a minute.
+#[tokio::test]
+async fn retry_lifts_a_park_autochase_guessed_for_one_try() {
+    let setup = Setup::with_faults(support::ballchasing::Faults {
+        quota: Some(1),
+        ..Default::default()
+    })
+    .await;
+    let mut config = setup.config();
+    config.pauses.quota = Duration::from_secs(1800);
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    std::fs::write(setup.path("A.replay"), TINY).unwrap();
+    until(&setup, "first uploaded", |s| uploaded(s).len() == 1).await;
+    std::fs::write(setup.path("B.replay"), SMALL).unwrap();
+    until(&setup, "parked on the quota", |s| s.pause.is_some()).await;
+    // The quota frees (the day turned); the player asks.
+    setup.fake.books.lock().unwrap().faults.quota = None;
+    let config_file = write_config_file(&setup, "");
+    let b = setup.path("B.replay");
+    let out = support::bin::autochase(&config_file, &["retry", b.to_str().unwrap()]).await;
+    let said = support::bin::text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        support::bin::text(&out.stderr)
+    );
+    assert!(said.contains("uploaded"), "{said}");
+    let state = until(&setup, "resumed", |s| {
+        uploaded(s).len() == 2 && s.pause.is_none()
+    })
+    .await;
+    assert_eq!(uploaded(&state).len(), 2);
+    daemon.stop().await;
+}

@@ -200,6 +200,13 @@ fn pause_text(pause: &Pause, running: bool) -> String {
             "check `api_url` in the config (picked up at once)",
         ),
     };
+    // A wait autochase guessed (ballchasing named no end) can be tested at once.
+    let then = match (pause.told, pause.cause) {
+        (false, PauseCause::Quota | PauseCause::Trouble) => {
+            format!("{then}; `autochase retry --all-failed` tries once now")
+        }
+        _ => then.to_owned(),
+    };
     let until = dates::local(&pause.until);
     match pause.remaining() {
         Some(left) => format!(

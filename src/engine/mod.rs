@@ -114,7 +114,7 @@ impl Engine {
                     warn!(until = %saved.until, reason = %saved.reason, "uploads still parked");
                     pause = Some((
                         Instant::now() + left,
-                        Paused::new(saved.cause, saved.reason, left),
+                        Paused::new(saved.cause, saved.reason, left, saved.told),
                     ));
                 }
                 _ => book.resumed()?,
@@ -140,6 +140,7 @@ impl Engine {
                 maps: Default::default(),
                 account: None,
                 said_no_token: false,
+                lifted: None,
             },
             asks: Asks::default(),
             baselines: HashMap::new(),

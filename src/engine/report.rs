@@ -39,15 +39,18 @@ pub struct Paused {
     pub reason: String,
     /// When uploads go again by themselves.
     pub until: SystemTime,
+    /// ballchasing said how long; otherwise a person's request may cut it short.
+    pub told: bool,
 }
 
 impl Paused {
-    /// A pause of `wait` from now.
-    pub fn new(cause: PauseCause, reason: String, wait: std::time::Duration) -> Paused {
+    /// A pause of `wait` from now, `told` when ballchasing named its length.
+    pub fn new(cause: PauseCause, reason: String, wait: std::time::Duration, told: bool) -> Paused {
         Paused {
             cause,
             reason,
             until: SystemTime::now() + wait,
+            told,
         }
     }
 }

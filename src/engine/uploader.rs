@@ -32,7 +32,12 @@ pub(super) struct Uploader {
     /// The token's account (SteamID64), learned when a duplicate's owner must be checked.
     pub(super) account: Option<String>,
     pub(super) said_no_token: bool,
+    /// When a person's request last lifted a park (see `asked_while_parked`).
+    pub(super) lifted: Option<Instant>,
 }
+
+/// A person's request lifts a park autochase chose at most this often.
+const LIFT_EVERY: Duration = Duration::from_secs(60);
 
 impl Uploader {
     /// From when the uploader can start an upload: `None` without a client or while one runs.
@@ -186,11 +191,12 @@ impl Engine {
             Verdict::Pause {
                 cause,
                 wait,
+                told,
                 reason,
             } => {
                 record.wait(Some(reason.clone()));
                 self.book.save(record)?;
-                self.park(cause, wait, reason)?;
+                self.park(cause, wait, told, reason)?;
                 let report = self.pending_report(path, "waiting");
                 self.report(report);
                 AfterUpload::Retry(Instant::now())
@@ -205,7 +211,7 @@ impl Engine {
                         "{} uploads in a row failed, the last with: {reason}",
                         self.uploader.trouble
                     );
-                    self.park(PauseCause::Trouble, all, why)?;
+                    self.park(PauseCause::Trouble, all, false, why)?;
                 }
                 // Whoever asked hears it now; the daemon keeps trying (a one-shot run leaves it
                 // pending for the daemon).
@@ -259,9 +265,10 @@ impl Engine {
         &mut self,
         cause: PauseCause,
         wait: Duration,
+        told: bool,
         reason: String,
     ) -> Result<(), StateError> {
-        let pause = Pause::new(cause, reason.clone(), wait);
+        let pause = Pause::new(cause, reason.clone(), wait, told);
         let until = pause.until.clone();
         match cause {
             PauseCause::Token => {
@@ -281,7 +288,7 @@ impl Engine {
             }
         }
         self.book.paused(pause)?;
-        let paused = Paused::new(cause, reason, wait);
+        let paused = Paused::new(cause, reason, wait, told);
         self.uploader.pause = Some((Instant::now() + wait, paused));
         Ok(())
     }
@@ -289,5 +296,26 @@ impl Engine {
     pub(super) fn resume(&mut self) -> Result<(), StateError> {
         self.uploader.pause = None;
         self.book.resumed()
+    }
+
+    /// A person asked for uploads (`upload`, `retry`, `backfill`) while every upload waits on
+    /// a guess of autochase's own (a quota whose end was not said, trouble, the token, the
+    /// address): one try now tells whether it is over. At most once a minute; a wait
+    /// ballchasing named is kept.
+    pub(super) fn asked_while_parked(&mut self) -> Result<(), StateError> {
+        let now = Instant::now();
+        let Some((_, paused)) = &self.uploader.pause else {
+            return Ok(());
+        };
+        let tried_lately = self
+            .uploader
+            .lifted
+            .is_some_and(|at| now.duration_since(at) < LIFT_EVERY);
+        if paused.told || tried_lately {
+            return Ok(());
+        }
+        info!(reason = %paused.reason, "asked for an upload while uploads wait: trying once now");
+        self.uploader.lifted = Some(now);
+        self.resume()
     }
 }

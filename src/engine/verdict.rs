@@ -39,6 +39,8 @@ pub enum Verdict {
         cause: PauseCause,
         /// How long.
         wait: Duration,
+        /// ballchasing said how long (`Retry-After`); otherwise it is autochase's guess.
+        told: bool,
         /// What happened and what to do, for the log and `status`.
         reason: String,
     },
@@ -65,9 +67,10 @@ pub fn judge_upload(
         Err(error) => error,
     };
     let reason = error.to_string();
-    let pause = |cause, wait: Duration, reason: String| Verdict::Pause {
+    let pause = |cause, wait: Duration, told: bool, reason: String| Verdict::Pause {
         cause,
         wait: wait.clamp(WAIT_MIN, WAIT_MAX),
+        told,
         reason,
     };
     match error {
@@ -75,16 +78,17 @@ pub fn judge_upload(
             Verdict::Refused(format!("rejected by ballchasing: {message}"))
         }
         Error::Unauthorized { .. } | Error::Forbidden { .. } => {
-            pause(PauseCause::Token, pauses.token_refused, reason)
+            pause(PauseCause::Token, pauses.token_refused, false, reason)
         }
         // The upload address itself is wrong (a wrong `api_url`, a proxy): no replay is at
         // fault, so none is given up on.
         Error::NotFound { .. } | Error::Redirect { .. } => {
-            pause(PauseCause::Endpoint, pauses.endpoint, reason)
+            pause(PauseCause::Endpoint, pauses.endpoint, false, reason)
         }
         Error::QuotaExceeded { retry_after, .. } => pause(
             PauseCause::Quota,
             retry_after.unwrap_or(pauses.quota).max(pauses.quota_min),
+            retry_after.is_some(),
             reason,
         ),
         Error::RateLimited {
@@ -92,12 +96,13 @@ pub fn judge_upload(
         } if plain_429s >= QUOTA_AFTER_429S => pause(
             PauseCause::Quota,
             pauses.quota,
+            false,
             format!("{reason} (repeatedly: taken for an exhausted upload quota)"),
         ),
         Error::RateLimited {
             retry_after: Some(wait),
             ..
-        } if *wait > LONG_WAIT => pause(PauseCause::RateLimit, *wait, reason),
+        } if *wait > LONG_WAIT => pause(PauseCause::RateLimit, *wait, true, reason),
         Error::RateLimited { retry_after, .. } => Verdict::Retry {
             wait: retry_after
                 .unwrap_or_else(|| upload_backoff(attempts))
@@ -165,7 +170,7 @@ mod tests {
         // A long wait stops every upload, recorded, and is never longer than a day.
         for secs in [601, 999_999, u64::MAX] {
             assert!(
-                matches!(judge(&limited(secs), 1), Verdict::Pause { cause: PauseCause::RateLimit, wait, .. } if wait == WAIT_MAX.min(Duration::from_secs(secs))),
+                matches!(judge(&limited(secs), 1), Verdict::Pause { cause: PauseCause::RateLimit, wait, told: true, .. } if wait == WAIT_MAX.min(Duration::from_secs(secs))),
                 "{secs}"
             );
         }
@@ -217,7 +222,7 @@ mod tests {
             Verdict::Retry { .. }
         ));
         assert!(
-            matches!(judge_upload(&plain, 2, QUOTA_AFTER_429S, &pauses), Verdict::Pause { cause: PauseCause::Quota, wait, ref reason } if wait == Pauses::default().quota && reason.contains("quota"))
+            matches!(judge_upload(&plain, 2, QUOTA_AFTER_429S, &pauses), Verdict::Pause { cause: PauseCause::Quota, wait, ref reason, told: false } if wait == Pauses::default().quota && reason.contains("quota"))
         );
         let told = Err(Error::RateLimited {
             operation: Operation::Upload,
@@ -263,7 +268,8 @@ mod tests {
             retry_after: None,
         };
         assert!(
-            matches!(judge(&Err(quota), 1), Verdict::Pause { cause: PauseCause::Quota, wait, .. } if wait == Pauses::default().quota)
+            matches!(judge(&Err(quota), 1), Verdict::Pause { cause: PauseCause::Quota, wait, told: false, .. } if wait == Pauses::default().quota),
+            "the end of a quota ballchasing did not name is a guess"
         );
         let quota_soon = Error::QuotaExceeded {
             operation: op,
@@ -271,7 +277,7 @@ mod tests {
             retry_after: Some(Duration::from_secs(5)),
         };
         assert!(
-            matches!(judge(&Err(quota_soon), 1), Verdict::Pause { cause: PauseCause::Quota, wait, .. } if wait == MIN),
+            matches!(judge(&Err(quota_soon), 1), Verdict::Pause { cause: PauseCause::Quota, wait, told: true, .. } if wait == MIN),
             "at most one probe a minute"
         );
         let limited = Error::RateLimited {

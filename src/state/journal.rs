@@ -414,6 +414,7 @@ mod tests {
             PauseCause::Quota,
             "quota".into(),
             std::time::Duration::from_secs(600),
+            true,
         );
         journal.paused(&pause).unwrap();
         drop(journal);

@@ -365,6 +365,7 @@ mod properties {
                 PauseCause::Quota,
                 "quota".into(),
                 std::time::Duration::from_secs(60),
+                false,
             )),
             Op::Resumed => Entry::Resumed,
         }

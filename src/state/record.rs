@@ -268,15 +268,20 @@ pub struct Pause {
     pub reason: String,
     /// Until when (RFC 3339).
     pub until: String,
+    /// ballchasing said how long (`Retry-After`); otherwise the wait is autochase's own
+    /// guess, which a person's request may cut short.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub told: bool,
 }
 
 impl Pause {
-    /// A pause of `wait` from now.
-    pub fn new(cause: PauseCause, reason: String, wait: std::time::Duration) -> Pause {
+    /// A pause of `wait` from now, `told` when ballchasing named its length.
+    pub fn new(cause: PauseCause, reason: String, wait: std::time::Duration, told: bool) -> Pause {
         Pause {
             cause,
             reason,
             until: crate::dates::utc(SystemTime::now() + wait),
+            told,
         }
     }
 
