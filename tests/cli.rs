@@ -648,6 +648,37 @@ async fn a_second_upload_waits_for_a_command_and_never_hands_it_work() {
     assert!(left.is_empty(), "inbox: {left:?}");
 }
 
+/// The first start's log line counts every replay it skipped, not only those judged before
+/// the scan ended.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_baseline_log_line_counts_every_skipped_replay() {
+    let fake = FakeBallchasing::start().await;
+    let env = Env::new();
+    for i in 0..60 {
+        std::fs::write(
+            env.demos().join(format!("OLD{i}.replay")),
+            support::replays::distinct(TINY, i),
+        )
+        .unwrap();
+    }
+    let config = env.write_config(&fake.server.url(), TOKEN);
+    let daemon = support::bin::Daemon::spawn(
+        support::bin::command(&config)
+            .arg("run")
+            .stderr(std::process::Stdio::piped()),
+    );
+    let state = env.root.path().join("state/state.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_to_string(&state).is_ok_and(|t| t.contains("\"kind\":\"folder\"")) {
+        assert!(std::time::Instant::now() < deadline, "no baseline");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    daemon.signal("TERM");
+    let log = text(&daemon.output().await.stderr);
+    assert!(log.contains("skipped=60"), "{log}");
+}
+
 /// `--log-file` in a folder of the user's own: only autochase's dated files are ever pruned,
 /// and today's is private even when it was there before, readable by all.
 #[cfg(unix)]

@@ -240,11 +240,9 @@ impl Engine {
             Accept::Baseline => {
                 record.skipped(BASELINE_REASON.into());
                 debug!(replay = %id, path = %path.display(), "skipped: already there when its folder was first seen");
-                if let Some(baseline) = path
-                    .parent()
-                    .and_then(|f| self.folder_keys.get(f))
-                    .and_then(|key| self.baselines.get_mut(key))
-                {
+                // The key is looked up afresh: a scan ending meanwhile forgets the keys.
+                let key = path.parent().map(|f| self.folder_key(f));
+                if let Some(baseline) = key.and_then(|key| self.baselines.get_mut(&key)) {
                     baseline.skipped += 1;
                 }
                 // Not fsynced one by one: until the folder is marked done (after a sync), a
