@@ -679,6 +679,52 @@ async fn the_baseline_log_line_counts_every_skipped_replay() {
     assert!(log.contains("skipped=60"), "{log}");
 }
 
+/// Nothing to do is done (exit 0); a name that matches nothing, or a folder that does not
+/// exist, is something to fix (exit 1), said in words.
+#[tokio::test]
+async fn nothing_to_do_exits_0_and_a_wrong_name_exits_1() {
+    let env = Env::new();
+    let config = env.write_config("http://127.0.0.1:9", TOKEN);
+    for args in [
+        &["retry", "--all-failed"][..],
+        &["backfill"],
+        &["forget", "--gone"],
+    ] {
+        let out = autochase(&config, args).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).starts_with("nothing to "),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let missing = env.root.path().join("NoSuchFolder");
+    for args in [
+        &["retry", "NOSUCHID"][..],
+        &["forget", "NOSUCHID"],
+        &["backfill", missing.to_str().unwrap()],
+    ] {
+        let out = autochase(&config, args).await;
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = autochase(&config, &["backfill", missing.to_str().unwrap()]).await;
+    assert!(
+        text(&out.stderr).contains("no such folder"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// `--log-file` in a folder of the user's own: only autochase's dated files are ever pruned,
 /// and today's is private even when it was there before, readable by all.
 #[cfg(unix)]

@@ -78,14 +78,19 @@ pub async fn retry(config: Config, which: Vec<String>, all: bool) -> ExitCode {
     };
     let files = state.retry_paths(|id, path| all || which.iter().any(|w| names(w, id, path)));
     if files.is_empty() {
-        match which.is_empty() {
-            true => eprintln!("nothing to retry: no replay failed, waits or is missing"),
-            false => eprintln!(
-                "nothing to retry: no failed, waiting or missing replay matches {}; `autochase status` lists them",
-                which.join(", ")
-            ),
-        }
-        return ExitCode::FAILURE;
+        return match which.is_empty() {
+            true => {
+                eprintln!("nothing to retry: no replay failed, waits or is missing");
+                ExitCode::SUCCESS
+            }
+            false => {
+                eprintln!(
+                    "no failed, waiting or missing replay matches {}; `autochase status` lists them",
+                    which.join(", ")
+                );
+                ExitCode::FAILURE
+            }
+        };
     }
     transfer::upload(config, files, false).await
 }
@@ -100,10 +105,15 @@ pub async fn backfill(config: Config, folders: Vec<PathBuf>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let keys: Vec<String> = folders
-        .into_iter()
-        .map(|f| path_key(&paths::absolute(f)))
-        .collect();
+    let folders: Vec<PathBuf> = folders.into_iter().map(paths::absolute).collect();
+    if let Some(missing) = folders.iter().find(|f| !f.is_dir()) {
+        eprintln!(
+            "error: no such folder: {}; name a replay folder (`autochase check` lists them)",
+            crate::platform::printable(&missing.display().to_string())
+        );
+        return ExitCode::FAILURE;
+    }
+    let keys: Vec<String> = folders.iter().map(|f| path_key(f)).collect();
     let in_folders =
         |path: &Path| keys.is_empty() || path.parent().is_some_and(|p| keys.contains(&path_key(p)));
     let files: Vec<PathBuf> = state
@@ -116,7 +126,7 @@ pub async fn backfill(config: Config, folders: Vec<PathBuf>) -> ExitCode {
         eprintln!(
             "nothing to backfill: no replay was skipped for being older than autochase's first look at its folder (or their files are gone)"
         );
-        return ExitCode::FAILURE;
+        return ExitCode::SUCCESS;
     }
     eprintln!(
         "uploading {} skipped for being there before autochase first saw their folder, at `upload_rate`",
@@ -156,8 +166,19 @@ pub async fn forget(config: Config, which: Vec<String>, gone: bool) -> ExitCode 
         .cloned()
         .collect();
     if ids.is_empty() && files.is_empty() {
-        eprintln!("nothing to forget: no entry matches; `autochase status --json` lists them");
-        return ExitCode::FAILURE;
+        return match which.is_empty() {
+            true => {
+                eprintln!("nothing to forget: every entry's file is still there");
+                ExitCode::SUCCESS
+            }
+            false => {
+                eprintln!(
+                    "no entry matches {}; `autochase status --json` lists them",
+                    which.join(", ")
+                );
+                ExitCode::FAILURE
+            }
+        };
     }
     let forgotten = if daemon::is_running(&config.state_dir) {
         let request = Request::Forget { ids, paths: files };
