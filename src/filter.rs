@@ -15,8 +15,14 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Why this replay is not uploaded, or `None` to upload it.
+    /// Why this replay is not uploaded, and how to upload it anyway; `None` to upload it.
     pub fn skip_reason(&self, info: &crate::replay::ReplayInfo) -> Option<String> {
+        self.rule(info)
+            .map(|rule| format!("{rule}; `autochase upload --force FILE` uploads it"))
+    }
+
+    /// The rule that leaves this replay out, if one does.
+    fn rule(&self, info: &crate::replay::ReplayInfo) -> Option<String> {
         let kind = info
             .match_type
             .as_deref()
@@ -64,7 +70,7 @@ mod tests {
         assert_eq!(only.skip_reason(&info("Online", None)), None);
         assert_eq!(
             only.skip_reason(&info("Private", None)).unwrap(),
-            "skipped by filter: match type Private is not in only_match_types"
+            "skipped by filter: match type Private is not in only_match_types; `autochase upload --force FILE` uploads it"
         );
         let skip = Filter {
             skip_match_types: vec!["lan".into()],

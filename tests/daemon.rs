@@ -673,7 +673,9 @@ async fn filters_skip_with_their_rule_and_force_overrides() {
     assert_eq!(small.status, Status::Skipped);
     assert_eq!(
         small.last_error.as_deref(),
-        Some("skipped by filter: match type Private is in skip_match_types")
+        Some(
+            "skipped by filter: match type Private is in skip_match_types; `autochase upload --force FILE` uploads it"
+        )
     );
     assert_eq!(setup.fake.created(), 2);
     let plain = autochase::daemon::upload_once(
