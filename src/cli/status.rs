@@ -46,7 +46,7 @@ pub fn as_json(state: &State, running: bool, path: &Path) -> serde_json::Value {
         .map(|r| {
             serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "id": r.ballchasing_id,
             "location": r.location, "title": r.title, "title_error": r.title_error,
-            "group": r.group, "note": r.note, "outcome": r.outcome, "updated": r.updated})
+            "group": r.group, "note": r.note, "outcome": r.outcome, "uploaded_at": r.uploaded_at, "updated": r.updated})
         })
         .collect();
     let pending: Vec<_> = of(Status::Pending)
@@ -112,7 +112,8 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
         out.push_str(&pause_text(pause, running));
     }
     let mut recent: Vec<&Record> = of(Status::Uploaded).collect();
-    recent.sort_by(|a, b| b.updated.cmp(&a.updated));
+    let uploaded_at = |r: &Record| r.uploaded_at.clone().unwrap_or_else(|| r.updated.clone());
+    recent.sort_by_key(|r| std::cmp::Reverse(uploaded_at(r)));
     if !recent.is_empty() {
         out.push_str("\nrecent uploads:\n");
         for r in recent.iter().take(10) {
@@ -131,7 +132,7 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
             let _ = writeln!(
                 out,
                 "  {}  {}{dup}{title}",
-                dates::local(&r.updated),
+                dates::local(&uploaded_at(r)),
                 printable(r.location.as_deref().unwrap_or("?"))
             );
         }
@@ -222,5 +223,26 @@ fn pause_text(pause: &Pause, running: bool) -> String {
             },
             printable(&pause.reason)
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_uploads_show_when_they_were_uploaded_not_when_last_touched() {
+        let mut state = State::default();
+        let mut r = Record::pending("A".into(), "/d/Demos/A.replay".into());
+        r.uploaded(Outcome::Created, "x", "https://ballchasing.com/replay/x");
+        r.uploaded_at = Some("2026-01-02T03:04:05Z".into());
+        // Renamed in the game a week later: the record changes, the upload does not.
+        r.updated = "2026-01-09T03:04:05Z".into();
+        state.replays.insert(r.id.clone(), r);
+        let text = as_text(&state, false, Path::new("/s/state.jsonl"));
+        let shown = dates::local("2026-01-02T03:04:05Z");
+        assert!(text.contains(&format!("  {shown}  https://")), "{text}");
+        let json = as_json(&state, false, Path::new("/s/state.jsonl"));
+        assert_eq!(json["uploaded"][0]["uploaded_at"], "2026-01-02T03:04:05Z");
     }
 }

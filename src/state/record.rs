@@ -59,6 +59,9 @@ pub struct Record {
     /// Created or duplicate, once uploaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    /// When it went up (RFC 3339); `updated` moves on with later changes (a title, a rename).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_at: Option<String>,
     /// ballchasing's replay id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ballchasing_id: Option<String>,
@@ -105,6 +108,7 @@ impl Record {
             digest: String::new(),
             status: Status::Pending,
             outcome: None,
+            uploaded_at: None,
             ballchasing_id: None,
             location: None,
             title: None,
@@ -151,12 +155,15 @@ impl Record {
 
     /// On ballchasing: created by this upload or found there already.
     pub fn uploaded(&mut self, outcome: Outcome, ballchasing_id: &str, location: &str) {
+        let now = now_rfc3339();
         self.status = Status::Uploaded;
+        self.uploaded_at = Some(now.clone());
+        self.forgotten = false;
         self.outcome = Some(outcome);
         self.ballchasing_id = Some(ballchasing_id.to_owned());
         self.location = Some(location.to_owned());
         self.last_error = None;
-        self.updated = now_rfc3339();
+        self.updated = now;
     }
 
     /// Refused for good by ballchasing; `autochase retry` puts it back.
