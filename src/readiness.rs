@@ -35,7 +35,13 @@ pub fn status_line(status: &EngineStatus, now: SystemTime) -> String {
             PauseCause::Endpoint => "api_url answers wrong: check the config",
         };
         let pending = pending.unwrap_or_else(|| "nothing pending".into());
-        return format!("{pending}, parked until {until} ({why})");
+        // A refused token or a wrong address does not end at a time: it is tried again then.
+        return match paused.cause {
+            PauseCause::Token | PauseCause::Endpoint => {
+                format!("{pending}, waiting ({why}); next try {until}")
+            }
+            _ => format!("{pending}, parked until {until} ({why})"),
+        };
     }
     let mut line = match pending {
         None => "watching for replays".to_owned(),
@@ -204,6 +210,16 @@ mod tests {
         assert_eq!(
             status_line(&parked, now),
             format!("3 pending, parked until {clock} (upload quota used up)")
+        );
+        let mut refused = parked;
+        if let Some(p) = refused.paused.as_mut() {
+            p.cause = PauseCause::Token;
+        }
+        assert_eq!(
+            status_line(&refused, now),
+            format!(
+                "3 pending, waiting (token refused: put a working one in the config); next try {clock}"
+            )
         );
     }
 }

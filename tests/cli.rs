@@ -998,9 +998,9 @@ async fn systemd_hears_ready_a_status_line_reloads_and_stopping() {
         "{ready}"
     );
     std::fs::write(env.demos().join("TINY.replay"), TINY).unwrap();
-    let parked = heard(&messages, "parked until");
+    let parked = heard(&messages, "next try");
     assert!(
-        parked.contains("STATUS=1 pending, parked until ") && parked.contains("token refused"),
+        parked.contains("STATUS=1 pending, waiting (token refused") && parked.contains("next try "),
         "{parked}"
     );
 

@@ -209,14 +209,19 @@ fn pause_text(pause: &Pause, running: bool) -> String {
         _ => then.to_owned(),
     };
     let until = dates::local(&pause.until);
+    // A refused token or a wrong address has no end: it is tried again at that time.
+    let when = match pause.cause {
+        PauseCause::Token | PauseCause::Endpoint => "; next try",
+        _ => " until",
+    };
     match pause.remaining() {
         Some(left) => format!(
-            "uploads {what} until {until} (in {}); {then}\n  last answer: {}\n",
+            "uploads {what}{when} {until} (in {}); {then}\n  last answer: {}\n",
             dates::wait(left),
             printable(&pause.reason)
         ),
         None => format!(
-            "uploads were {what} until {until}; {}\n  last answer: {}\n",
+            "uploads were {what}{when} {until}; {}\n  last answer: {}\n",
             match running {
                 true => "the daemon tries again when a replay waits",
                 false => "start autochase to try again",
@@ -244,5 +249,32 @@ mod tests {
         assert!(text.contains(&format!("  {shown}  https://")), "{text}");
         let json = as_json(&state, false, Path::new("/s/state.jsonl"));
         assert_eq!(json["uploaded"][0]["uploaded_at"], "2026-01-02T03:04:05Z");
+    }
+
+    #[test]
+    fn a_refused_token_has_a_next_try_and_a_quota_an_end() {
+        let wait = std::time::Duration::from_secs(60);
+        let token = pause_text(
+            &Pause::new(PauseCause::Token, "401".into(), wait, false),
+            true,
+        );
+        assert!(
+            token.contains("; next try ") && !token.contains(" until "),
+            "{token}"
+        );
+        let quota = pause_text(
+            &Pause::new(PauseCause::Quota, "429".into(), wait, false),
+            true,
+        );
+        assert!(quota.contains("quota until "), "{quota}");
+        assert!(
+            quota.contains("`autochase retry --all-failed` tries once now"),
+            "{quota}"
+        );
+        let told = pause_text(
+            &Pause::new(PauseCause::Quota, "429".into(), wait, true),
+            true,
+        );
+        assert!(!told.contains("tries once now"), "{told}");
     }
 }
