@@ -149,7 +149,9 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run => commands::run(config).await,
             Command::Upload { paths, force } => commands::upload(config, paths, force).await,
-            Command::Status { json } => cli::status::run(&config.state_dir, json),
+            Command::Status { json } => {
+                cli::status::run(&config.state_dir, json, config.token.is_none())
+            }
             Command::Check => cli::check::run(&config).await,
             Command::Retry { which, all_failed } => {
                 commands::retry(config, which, all_failed).await
@@ -212,7 +214,7 @@ fn config_problem(cli: &Cli, error: &autochase::config::ConfigError) -> ExitCode
         Command::Status { json } => {
             eprintln!("warning: {error}; showing the state anyway");
             match Config::state_dir_anyway(cli.config.as_deref()) {
-                Some(dir) => cli::status::run(&dir, json),
+                Some(dir) => cli::status::run(&dir, json, false),
                 None => ExitCode::FAILURE,
             }
         }

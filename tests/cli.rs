@@ -725,6 +725,29 @@ async fn nothing_to_do_exits_0_and_a_wrong_name_exits_1() {
     );
 }
 
+/// Without a token, `status` says what the pending replays wait for and how to give it.
+#[tokio::test]
+async fn status_says_pending_replays_wait_for_a_token() {
+    let env = Env::new();
+    let config = env.root.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "state_dir = \"state\"\nreplay_dirs = [\"Demos\"]\napi_url = \"http://127.0.0.1:9\"\n",
+    )
+    .unwrap();
+    let file = env.demos().join("TINY.replay");
+    std::fs::write(&file, TINY).unwrap();
+    let out = autochase(&config, &["upload", file.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let out = autochase(&config, &["status"]).await;
+    let said = text(&out.stdout);
+    assert!(said.contains("pending 1"), "{said}");
+    assert!(
+        said.contains("wait for an API token: `autochase init`"),
+        "{said}"
+    );
+}
+
 /// `--log-file` in a folder of the user's own: only autochase's dated files are ever pruned,
 /// and today's is private even when it was there before, readable by all.
 #[cfg(unix)]
