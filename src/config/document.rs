@@ -233,7 +233,18 @@ impl<'a> Document<'a> {
         let n = u64::from_str_radix(&int.as_str().replace('_', ""), int.radix()).ok();
         match n {
             Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
-            _ => Err(self.error(key, format!("is {}; use {min} to {max}", int.as_str()))),
+            _ => {
+                // The unit as the key table says it: "a number of seconds" → "seconds".
+                let unit = KEYS
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .and_then(|(_, kind)| kind.strip_prefix("a number of "))
+                    .map_or(String::new(), |unit| format!(" {unit}"));
+                Err(self.error(
+                    key,
+                    format!("is {}; use {min} to {max}{unit}", int.as_str()),
+                ))
+            }
         }
     }
 

@@ -241,7 +241,9 @@ impl Config {
             Some(r) => {
                 return Err(doc.error(
                     "upload_rate",
-                    format!("is {r}; use uploads per second between 0 and 10, e.g. 0.5"),
+                    format!(
+                        "is {r}; use a number of uploads per second above 0 and at most 10 (0.5, the default, is one every 2 seconds)"
+                    ),
                 ));
             }
         };

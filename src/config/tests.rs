@@ -102,8 +102,15 @@ fn errors_say_what_is_expected_in_words_and_suggest_the_key_meant() {
             "must be true or false (it is the text \"yes\")",
         ),
         ("rescan_interval = \"60\"\n", "must be a number of seconds"),
-        ("rescan_interval = -5\n", "is -5; use 1 to 86400"),
-        ("max_replay_size_mb = 17592186044416\n", "use 1 to 1024"),
+        ("rescan_interval = -5\n", "is -5; use 1 to 86400 seconds"),
+        (
+            "max_replay_size_mb = 17592186044416\n",
+            "use 1 to 1024 megabytes",
+        ),
+        (
+            "upload_rate = 0\n",
+            "is 0; use a number of uploads per second above 0 and at most 10",
+        ),
         (
             "replay_dirs = \"/one/folder\"\n",
             "must be a list of folders",
