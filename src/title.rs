@@ -135,15 +135,36 @@ impl Template {
         info: &ReplayInfo,
         map_names: &BTreeMap<String, String>,
     ) -> Option<String> {
+        // Each field's value; `None` for text.
+        let values: Vec<Option<String>> = self
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Text(_) => None,
+                Part::Field("map") => Some(map_name(info, map_names)),
+                Part::Field(f) => Some(value(f, info)),
+            })
+            .collect();
         let mut out = String::new();
-        for part in &self.parts {
+        for (i, part) in self.parts.iter().enumerate() {
             match part {
+                // Text between fields that all came out empty (the `v` of `{team_size}v
+                // {team_size}`) goes with them, but for the space that parted them.
+                Part::Text(_) if only_empty_fields_beside(&values, i) => out.push(' '),
                 Part::Text(t) => out.push_str(t),
-                Part::Field("map") => out.push_str(&map_name(info, map_names)),
-                Part::Field(f) => out.push_str(&value(f, info)),
+                Part::Field(_) => out.push_str(values[i].as_deref().unwrap_or_default()),
             }
         }
+        for empty in ["()", "[]", "( )", "[ ]"] {
+            out = out.replace(empty, " ");
+        }
         let mut title = out.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Separators left at either end by a missing value (`Online -`).
+        let separator = |c: char| c.is_whitespace() || "-–—|/:,;·.".contains(c);
+        title = title
+            .trim_start_matches(|c| separator(c) || ")]".contains(c))
+            .trim_end_matches(|c| separator(c) || "([".contains(c))
+            .to_owned();
         if !title.chars().any(char::is_alphanumeric) {
             return None;
         }
@@ -152,6 +173,15 @@ impl Template {
         }
         Some(title)
     }
+}
+
+/// True when the text at `i` has a field on at least one side and every field beside it
+/// rendered empty.
+fn only_empty_fields_beside(values: &[Option<String>], i: usize) -> bool {
+    let before = i.checked_sub(1).and_then(|j| values[j].as_ref());
+    let after = values.get(i + 1).and_then(Option::as_ref);
+    let beside: Vec<&String> = before.into_iter().chain(after).collect();
+    !beside.is_empty() && beside.iter().all(|v| v.is_empty())
 }
 
 /// The map's name when ballchasing knows its code (in any case), else the code.
@@ -256,6 +286,36 @@ mod tests {
         );
         assert_eq!(pretty_date("2025-03-15 16-54-25"), "2025-03-15 16:54");
         assert_eq!(pretty_date("odd"), "odd");
+    }
+
+    #[test]
+    fn a_missing_value_takes_its_separators_with_it() {
+        let info = ReplayInfo {
+            match_type: Some("Online".into()),
+            map: Some("Stadium_p".into()),
+            ..ReplayInfo::default()
+        };
+        let none = BTreeMap::new();
+        let table = [
+            ("{team_size}v{team_size} {map}", "Stadium_p"),
+            ("{match_type} - {name}", "Online"),
+            ("{name} | {match_type}", "Online"),
+            ("{map} ({duration})", "Stadium_p"),
+            ("[{name}] {map}", "Stadium_p"),
+            (
+                "{match_type} {team_size}v{team_size} on {map}",
+                "Online on Stadium_p",
+            ),
+            ("{match_type} - {map}", "Online - Stadium_p"),
+        ];
+        for (template, expected) in table {
+            let t = Template::parse(template).unwrap();
+            assert_eq!(
+                t.render(&info, &none).as_deref(),
+                Some(expected),
+                "{template}"
+            );
+        }
     }
 
     #[test]
