@@ -748,6 +748,27 @@ async fn status_says_pending_replays_wait_for_a_token() {
     );
 }
 
+/// A server that takes the connection and never answers: `check` says so within its own
+/// short time limit, with one request, rather than after the daemon's retries.
+#[tokio::test]
+async fn check_gives_a_silent_server_one_short_try() {
+    let silent = support::FakeServer::start(|_| {
+        support::Reply::json(200, serde_json::json!({})).delay(std::time::Duration::from_secs(60))
+    })
+    .await;
+    let env = Env::new();
+    let config = env.root.path().join("config.toml");
+    write_config(&config, &silent.url(), TOKEN, "request_timeout = 5\n");
+    let started = std::time::Instant::now();
+    let out = autochase(&config, &["check"]).await;
+    let took = started.elapsed();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("cannot reach ballchasing"), "{said}");
+    assert_eq!(silent.requests().len(), 1, "tried once");
+    assert!(took < std::time::Duration::from_secs(12), "{took:?}");
+}
+
 /// `--log-file` in a folder of the user's own: only autochase's dated files are ever pruned,
 /// and today's is private even when it was there before, readable by all.
 #[cfg(unix)]

@@ -14,7 +14,7 @@ pub async fn run(config: &Config) -> ExitCode {
         Some(path) => println!("config: {}", path.display()),
         None => println!("config: none found, using defaults"),
     }
-    match config.client() {
+    match config.quick_client() {
         Ok(Some(client)) => match token_test(&client).await {
             Ok(works) => println!("{works}"),
             Err(problem) => problems.push(problem),

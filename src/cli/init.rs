@@ -69,11 +69,10 @@ pub async fn run(explicit: Option<&Path>, token: Option<String>, force: bool) ->
     }
     if let Some(token) = &token {
         // Tried now, so a mistyped token is known before the daemon runs.
-        let mut builder = crate::api::Client::builder(token.clone());
-        if let Some(url) = crate::config::api_url_from_env() {
-            builder = builder.base_url(url);
-        }
-        match builder.build() {
+        let url = crate::config::api_url_from_env()
+            .unwrap_or_else(|| crate::api::DEFAULT_BASE_URL.to_owned());
+        let timeout = crate::config::QUICK_TIMEOUT;
+        match crate::config::quick_client(token.clone(), &url, timeout) {
             Ok(client) => match super::check::token_test(&client).await {
                 Ok(works) => println!("{works}"),
                 Err(problem) => println!("{problem}; fix it in {}", path.display()),

@@ -418,6 +418,19 @@ fn redact_userinfo(message: &str, url: &str) -> String {
     }
 }
 
+/// How long a person waits for ballchasing at most in `check` and `init`.
+pub const QUICK_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A client that tries once and waits at most `QUICK_TIMEOUT` (or `timeout`, if shorter).
+pub fn quick_client(token: Token, api_url: &str, timeout: Duration) -> Result<Client, api::Error> {
+    Client::builder(token)
+        .base_url(api_url)
+        .user_agent(concat!("autochase/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout.min(QUICK_TIMEOUT))
+        .retry(RetryPolicy::none())
+        .build()
+}
+
 impl Config {
     /// The API client this config describes, or `None` without a token.
     pub fn client(&self) -> Result<Option<Client>, api::Error> {
@@ -442,6 +455,15 @@ impl Config {
             })
             .build()
             .map(Some)
+    }
+
+    /// The client for a person waiting at a prompt (`check`, `init`): one try, answered
+    /// within 20 s (or `request_timeout` when shorter), so a silent server is said at once.
+    pub fn quick_client(&self) -> Result<Option<Client>, api::Error> {
+        let Some(token) = self.token.clone() else {
+            return Ok(None);
+        };
+        quick_client(token, &self.api_url, self.request_timeout).map(Some)
     }
 
     /// The folders to watch, asked again before every scan: discovery runs each time when
