@@ -769,6 +769,26 @@ async fn check_gives_a_silent_server_one_short_try() {
     assert!(took < std::time::Duration::from_secs(12), "{took:?}");
 }
 
+/// `AUTOCHASE_API_URL` wins over the file's `api_url`, but a broken `api_url` in the file is
+/// still an error: the service, started without the variable, would use it.
+#[tokio::test]
+async fn a_broken_api_url_in_the_file_is_an_error_even_when_the_environment_wins() {
+    let env = Env::new();
+    let config = env.root.path().join("config.toml");
+    write_config(&config, "ftp://example.com/api", TOKEN, "");
+    let out = support::bin::command(&config)
+        .env("AUTOCHASE_API_URL", "http://127.0.0.1:9")
+        .arg("check")
+        .output()
+        .unwrap();
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}{}", text(&out.stdout));
+    assert!(
+        said.contains("`api_url`") && said.contains("line 2"),
+        "{said}"
+    );
+}
+
 /// `--log-file` in a folder of the user's own: only autochase's dated files are ever pruned,
 /// and today's is private even when it was there before, readable by all.
 #[cfg(unix)]

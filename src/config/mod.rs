@@ -136,6 +136,14 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
+    /// An environment variable holds a value that cannot be used.
+    #[error("{name} (environment): {problem}")]
+    Environment {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
     /// No usable default location on this system.
     #[error("cannot find a home directory for the default {0}; set it in the config")]
     NoHome(&'static str),
@@ -295,15 +303,27 @@ impl Config {
         };
         // Replays are under 5 MB; 1 GB is far past any, and keeps the arithmetic honest.
         let max_replay_size = doc.whole("max_replay_size_mb", 1, 1024)?.unwrap_or(64) * 1024 * 1024;
-        let api_url = match api_url_from_env().or(doc.text("api_url")?) {
-            None => crate::api::DEFAULT_BASE_URL.to_owned(),
+        // The file's address is checked even when the environment's wins: the service,
+        // started without the variable, would use it. The client checks scheme and host;
+        // done here too so the line is named.
+        let file_url = doc.text("api_url")?;
+        if let Some(url) = &file_url
+            && let Err(e) = Client::builder("check").base_url(url).build()
+        {
+            return Err(doc.error("api_url", redact_userinfo(&e.to_string(), url)));
+        }
+        let api_url = match api_url_from_env() {
             Some(url) => {
-                // The client checks scheme and host; do it here too so the line is named.
-                if let Err(e) = Client::builder("check").base_url(&url).build() {
-                    return Err(doc.error("api_url", redact_userinfo(&e.to_string(), &url)));
-                }
+                Client::builder("check")
+                    .base_url(&url)
+                    .build()
+                    .map_err(|e| ConfigError::Environment {
+                        name: API_URL_ENV,
+                        problem: redact_userinfo(&e.to_string(), &url),
+                    })?;
                 url
             }
+            None => file_url.unwrap_or_else(|| crate::api::DEFAULT_BASE_URL.to_owned()),
         };
 
         let mut token_source = None;
