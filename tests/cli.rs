@@ -789,6 +789,22 @@ async fn a_broken_api_url_in_the_file_is_an_error_even_when_the_environment_wins
     );
 }
 
+/// A damaged state: `status` says what the next start will do about it.
+#[tokio::test]
+async fn status_of_a_damaged_state_says_what_the_next_start_does() {
+    let env = Env::new();
+    let config = env.write_config("http://127.0.0.1:9", TOKEN);
+    std::fs::create_dir_all(env.root.path().join("state")).unwrap();
+    std::fs::write(env.root.path().join("state/state.jsonl"), b"\0\0garbage").unwrap();
+    let out = autochase(&config, &["status"]).await;
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        said.contains("next start") && said.contains("nothing old is uploaded"),
+        "{said}"
+    );
+}
+
 /// `--log-file` in a folder of the user's own: only autochase's dated files are ever pruned,
 /// and today's is private even when it was there before, readable by all.
 #[cfg(unix)]

@@ -19,6 +19,12 @@ pub fn run(state_dir: &Path, json: bool, no_token: bool) -> ExitCode {
     let state = match State::read(&path) {
         Ok(Some((state, _))) => state,
         Ok(None) => State::default(),
+        Err(e) if e.is_damage() => {
+            eprintln!(
+                "error: {e}\nthe state file is damaged: the next start of autochase keeps it aside (state.jsonl.damaged-…) and records the replays already in each folder as skipped again, so nothing old is uploaded; `autochase backfill` uploads any you want"
+            );
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
