@@ -805,6 +805,60 @@ async fn status_of_a_damaged_state_says_what_the_next_start_does() {
     );
 }
 
+/// No user service manager (a container, a session without systemd): `service install` says
+/// why, rolls back and points at `run`; `service uninstall` of nothing says there is nothing.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn service_commands_without_a_user_manager_say_what_is_true() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let config = env.write_config("http://127.0.0.1:9", TOKEN);
+    let home = env.root.path().join("home");
+    let bin = env.root.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let systemctl = bin.join("systemctl");
+    std::fs::write(
+        &systemctl,
+        "#!/bin/sh\necho 'Failed to connect to bus: No medium found' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &[&str]| {
+        let mut command = support::bin::command(&config);
+        command.args(args).env("PATH", &path);
+        with_home(&mut command, &home);
+        command.output().unwrap()
+    };
+    let out = run(&["service", "install"]);
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("no systemd user manager answered")
+            && said.contains("`autochase run` works meanwhile"),
+        "{said}"
+    );
+    assert!(
+        !home.join(".config/systemd/user/autochase.service").exists(),
+        "rolled back"
+    );
+    let out = run(&["service", "uninstall"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("not installed")
+            && text(&out.stdout).contains("nothing to remove")
+    );
+    assert!(
+        !text(&out.stderr).contains("Failed to connect"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// `--log-file` in a folder of the user's own: only autochase's dated files are ever pruned,
 /// and today's is private even when it was there before, readable by all.
 #[cfg(unix)]

@@ -309,6 +309,16 @@ pub fn service(setup: ServiceSetup<'_>, action: Action, dry_run: bool) -> ExitCo
             ExitCode::from(3)
         };
     }
+    if action == Action::Uninstall
+        && let Some(file) = service::service_file(&home)
+        && !file.exists()
+    {
+        println!(
+            "the autochase service is not installed (no {}): nothing to remove",
+            file.display()
+        );
+        return ExitCode::SUCCESS;
+    }
     match plan.execute(action == Action::Uninstall) {
         Ok(()) => {
             for note in &plan.notes {
@@ -318,6 +328,13 @@ pub fn service(setup: ServiceSetup<'_>, action: Action, dry_run: bool) -> ExitCo
         }
         Err(e) => {
             eprintln!("error: {e}");
+            if let service::ServiceError::Command { command, .. } = &e
+                && command.starts_with("systemctl --user")
+            {
+                eprintln!(
+                    "no systemd user manager answered (a container, a session without systemd, or a shell reached through su or sudo): nothing was left installed. `autochase run` works meanwhile, for instance started by your desktop's autostart"
+                );
+            }
             ExitCode::FAILURE
         }
     }

@@ -206,6 +206,16 @@ pub fn current_user() -> Option<String> {
     )
 }
 
+/// The file a service on this OS is installed as, where one file tells (`None` on Windows,
+/// where the task lives in the Task Scheduler).
+pub fn service_file(home: &Home) -> Option<PathBuf> {
+    match home.os {
+        Os::Linux => Some(systemd::unit_path(home)),
+        Os::MacOs => Some(launchd::plist_path(home)),
+        Os::Windows => None,
+    }
+}
+
 /// The plan for `action` on `home.os`; refuses a target no service file can hold.
 pub fn plan(action: Action, home: &Home, target: &Target) -> Result<Plan, ServiceError> {
     if action == Action::Install {
