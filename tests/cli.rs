@@ -2,6 +2,8 @@
 
 #[path = "cli/commands.rs"]
 mod commands;
+// Every test there signals the process (SIGTERM, SIGHUP): Unix only.
+#[cfg(unix)]
 #[path = "cli/running.rs"]
 mod running;
 #[path = "cli/setup.rs"]
