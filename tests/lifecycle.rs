@@ -304,3 +304,53 @@ async fn a_forgotten_replay_is_not_uploaded_again_when_its_file_is_seen() {
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["uploaded"].as_array().unwrap().len(), 1, "{status}");
 }
+
+/// A damaged file forgotten on request stays forgotten: the daemon's rescans and its next
+/// start do not judge it again and bring it back under `failed` (it is the same file).
+#[tokio::test]
+async fn a_forgotten_invalid_file_stays_out_of_sight() {
+    let setup = Setup::new().await;
+    let mut config = setup.config();
+    config.rescan_interval = std::time::Duration::from_secs(1);
+    let mut daemon = setup.start_with(config);
+    daemon.settled().await;
+    let mut broken = distinct(TINY, 9);
+    broken.truncate(broken.len() / 2);
+    let path = setup.path("BROKEN.replay");
+    std::fs::write(&path, &broken).unwrap();
+    until(&setup, "judged invalid", |s| s.invalid.contains_key(&path)).await;
+    let config = setup.root.path().join("config.toml");
+    support::bin::write_config(
+        &config,
+        &setup.fake.server.url(),
+        support::ballchasing::TOKEN,
+        "",
+    );
+    let failed = |config: PathBuf| async move {
+        let out = support::bin::autochase(&config, &["status", "--json"]).await;
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        status["failed"].as_array().unwrap().len()
+    };
+    assert_eq!(failed(config.clone()).await, 1);
+    // Forgotten through the running daemon, which then looks at its folder again.
+    let out = support::bin::autochase(&config, &["forget", path.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", support::bin::text(&out.stderr));
+    daemon.rescanned(2).await;
+    daemon.stop().await;
+    assert_eq!(failed(config.clone()).await, 0, "hidden after a rescan");
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    daemon.stop().await;
+    assert_eq!(failed(config.clone()).await, 0, "hidden after a restart");
+    assert_eq!(setup.fake.upload_requests(), 0);
+    // Changed, it is another file: judged again, and shown if it is still broken.
+    std::fs::write(&path, &broken[..broken.len() - 10]).unwrap();
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    until(&setup, "judged again", |s| {
+        s.invalid.get(&path).is_some_and(|f| !f.forgotten)
+    })
+    .await;
+    daemon.stop().await;
+    assert_eq!(failed(config).await, 1);
+}

@@ -161,9 +161,9 @@ pub async fn forget(config: Config, which: Vec<String>, gone: bool) -> ExitCode 
         .collect();
     let files: Vec<PathBuf> = state
         .invalid
-        .keys()
-        .filter(|p| wanted(None, p))
-        .cloned()
+        .values()
+        .filter(|f| !f.forgotten && wanted(None, &f.path))
+        .map(|f| f.path.clone())
         .collect();
     if ids.is_empty() && files.is_empty() {
         return match which.is_empty() {
@@ -232,11 +232,12 @@ async fn forget_here(config: &Config, ids: &[String], files: &[PathBuf]) -> Resu
         journal.forgot(id).map_err(|e| e.to_string())?;
         n += 1;
     }
-    for path in files
+    for file in files
         .iter()
-        .filter(|p| loaded.state.invalid.contains_key(*p))
+        .filter_map(|p| loaded.state.invalid.get(p))
+        .filter(|f| !f.forgotten)
     {
-        journal.cleared(path).map_err(|e| e.to_string())?;
+        journal.forget_invalid(file).map_err(|e| e.to_string())?;
         n += 1;
     }
     Ok(n)

@@ -67,7 +67,7 @@ pub fn as_json(state: &State, running: bool, path: &Path) -> serde_json::Value {
         .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "attempts": r.attempts, "last_error": r.last_error, "updated": r.updated}))
         .collect();
     let mut failed: Vec<_> = of(Status::Refused).map(entry).collect();
-    failed.extend(state.invalid.values().map(|f| {
+    failed.extend(state.invalid.values().filter(|f| !f.forgotten).map(|f| {
         serde_json::json!({"replay_id": null, "path": f.path.to_string_lossy(), "reason": f.reason, "updated": f.at})
     }));
     serde_json::json!({
@@ -79,7 +79,8 @@ pub fn as_json(state: &State, running: bool, path: &Path) -> serde_json::Value {
         "failed": failed,
         "missing": of(Status::Missing).map(entry).collect::<Vec<_>>(),
         "skipped": of(Status::Skipped).map(entry).collect::<Vec<_>>(),
-        "forgotten": state.replays.values().filter(|r| r.forgotten).count(),
+        "forgotten": state.replays.values().filter(|r| r.forgotten).count()
+            + state.invalid.values().filter(|f| f.forgotten).count(),
     })
 }
 
@@ -94,7 +95,8 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
             .values()
             .filter(move |r| r.status == status && !r.forgotten)
     };
-    let failed = of(Status::Refused).count() + state.invalid.len();
+    let invalid = || state.invalid.values().filter(|f| !f.forgotten);
+    let failed = of(Status::Refused).count() + invalid().count();
     let missing = of(Status::Missing).count();
     let skipped = of(Status::Skipped).count();
     let before = state.replays.values().filter(|r| r.backfillable()).count();
@@ -177,12 +179,7 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
         of(Status::Missing).map(reason).collect(),
     );
     let mut failures: Vec<(&Path, &str)> = of(Status::Refused).map(reason).collect();
-    failures.extend(
-        state
-            .invalid
-            .values()
-            .map(|f| (f.path.as_path(), f.reason.as_str())),
-    );
+    failures.extend(invalid().map(|f| (f.path.as_path(), f.reason.as_str())));
     section(
         &mut out,
         "failed (`autochase retry --all-failed` looks at them again; `autochase forget` clears one)",

@@ -191,10 +191,15 @@ impl Book {
             }
         }
         for path in paths {
-            if self.state.invalid.contains_key(path) {
-                self.clear_invalid(path)?;
-                forgotten += 1;
-            }
+            let Some(file) = self.state.invalid.get(path).filter(|f| !f.forgotten) else {
+                continue;
+            };
+            self.journal.keep_intact(&self.state)?;
+            match self.journal.forget_invalid(file)? {
+                Some(marker) => self.state.invalid.insert(path.clone(), marker),
+                None => self.state.invalid.remove(path),
+            };
+            forgotten += 1;
         }
         Ok(forgotten)
     }

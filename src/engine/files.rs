@@ -172,6 +172,7 @@ impl Engine {
             mtime_ns,
             reason: reason.clone(),
             at: crate::state::now_rfc3339(),
+            forgotten: false,
         })?;
         self.report(Report::invalid(path, reason));
         Ok(())

@@ -263,6 +263,25 @@ impl Journal {
         self.append(&Entry::Invalid(file.clone()))
     }
 
+    /// Takes an invalid file out of sight (`autochase forget`): while its file is there, a
+    /// marker, so the same file is not judged again and shown again; once it is gone, nothing.
+    /// The entry it leaves, if any.
+    pub fn forget_invalid(
+        &mut self,
+        file: &InvalidFile,
+    ) -> Result<Option<InvalidFile>, StateError> {
+        if std::fs::symlink_metadata(&file.path).is_err() {
+            self.cleared(&file.path)?;
+            return Ok(None);
+        }
+        let marker = InvalidFile {
+            forgotten: true,
+            ..file.clone()
+        };
+        self.invalid(&marker)?;
+        Ok(Some(marker))
+    }
+
     /// Forgets that a file was invalid.
     pub fn cleared(&mut self, path: &Path) -> Result<(), StateError> {
         self.append(&Entry::Cleared {
@@ -448,6 +467,7 @@ mod tests {
                 mtime_ns: 2,
                 reason: "r".into(),
                 at: crate::state::now_rfc3339(),
+                forgotten: false,
             })
             .unwrap();
         drop(journal);

@@ -261,7 +261,11 @@ impl State {
             })
             .filter(|r| matches(Some(&r.id), &r.path))
             .map(|r| r.path.clone());
-        let invalid = self.invalid.keys().filter(|p| matches(None, p)).cloned();
+        let invalid = self
+            .invalid
+            .values()
+            .filter(|f| !f.forgotten && matches(None, &f.path))
+            .map(|f| f.path.clone());
         let mut all: Vec<PathBuf> = records.chain(invalid).collect();
         all.sort();
         all.dedup();
@@ -359,6 +363,7 @@ mod properties {
                 mtime_ns: 7,
                 reason: "corrupt replay: \"quoted\"\nnewline".into(),
                 at: now_rfc3339(),
+                forgotten: i % 2 == 0,
             }),
             Op::Cleared(i) => Entry::Cleared { path: path(*i) },
             Op::Paused => Entry::Paused(Pause::new(

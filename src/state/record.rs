@@ -247,6 +247,10 @@ pub struct InvalidFile {
     pub reason: String,
     /// When judged (RFC 3339).
     pub at: String,
+    /// Taken out of sight by `autochase forget`: kept, so that the same file (same size and
+    /// mtime) is not judged again and shown again; a changed file is judged afresh.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forgotten: bool,
 }
 
 /// Why every upload stopped.

@@ -101,6 +101,16 @@ impl Running {
         }
     }
 
+    /// Waits (bounded) until `n` more full folder scans have ended and all is settled again
+    /// (needs a short `rescan_interval`).
+    pub async fn rescanned(&mut self, n: u64) {
+        let after = self.status.borrow().scans + n;
+        let wait = self.status.wait_for(|s| s.scans >= after && s.settled);
+        if real_timeout(Duration::from_secs(20), wait).await.is_none() {
+            panic!("no {n} rescans within 20 s: {:?}", *self.status.borrow());
+        }
+    }
+
     pub async fn stop(self) {
         self.cancel.cancel();
         real_timeout(Duration::from_secs(15), self.task)
