@@ -40,12 +40,21 @@ impl Engine {
         let now = Instant::now();
         let asked = self.mode == Mode::OneShot || self.asks.asked(&path);
         // Quiet since its last event and since its last write: a broken file that nothing
-        // writes any more (one copied in with its old date) is judged at once, and so is one
-        // someone asked about (if it was still being written, its next change brings it back).
+        // writes any more (one copied in with its old date) is judged at once. One someone
+        // asked about has no events to wait for (a one-shot upload watches nothing), so its
+        // last write alone says whether it is still being written, for `ASKED_QUIET` at most.
         let since_event = now - track.changed;
         let quiet_since_write = |mtime_ns: u64| match asked {
-            true => Duration::MAX,
+            true => match rules::since(mtime_ns) {
+                // A date in the future: the time since it was asked for is all there is.
+                Duration::ZERO => since_event,
+                written => written,
+            },
             false => since_event.max(rules::since(mtime_ns)),
+        };
+        let invalid_after = match asked {
+            true => self.config.invalid_after.min(rules::ASKED_QUIET),
+            false => self.config.invalid_after,
         };
         let next = match check {
             FileCheck::Complete(file) => {
@@ -60,7 +69,7 @@ impl Engine {
                 &invalid,
                 quiet_since_write(mtime_ns),
                 track.checks,
-                self.config.invalid_after,
+                invalid_after,
             ) {
                 Check::Recheck(after) => {
                     debug!(path = %path.display(), reason = %invalid, after_ms = after.as_millis() as u64, "not complete yet");

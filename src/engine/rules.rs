@@ -35,6 +35,11 @@ pub enum Check {
     GiveUp(String),
 }
 
+/// A file someone asked about (`upload`, `retry`) is judged once nothing has written it for
+/// this long, or `invalid_after` if shorter: long enough for the game to finish a save, short
+/// enough for a person at the command line.
+pub const ASKED_QUIET: Duration = Duration::from_secs(10);
+
 /// Judges a file that did not validate. `quiet_for` is how long the file has gone without a
 /// change; `checks` counts the checks so far.
 pub fn judge_invalid(

@@ -312,3 +312,48 @@ async fn a_first_start_stopped_halfway_still_skips_the_old_replays_next_time() {
     let state = setup.state();
     assert_eq!(state.folders.len(), 1, "{:?}", state.folders);
 }
+
+/// `autochase upload` of a file the game is still writing waits for the rest instead of
+/// calling it truncated; a broken file nothing writes any more is judged at once.
+#[tokio::test]
+async fn an_upload_of_a_file_still_being_written_waits_for_the_rest() {
+    let setup = Setup::new().await;
+    let path = setup.path("SAVING.replay");
+    std::fs::write(&path, &LAN[..LAN.len() / 2]).unwrap();
+    let writer = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            std::fs::write(&path, LAN).unwrap();
+        })
+    };
+    // The default wait for a broken file, not the tests' 2 s.
+    let mut config = setup.config();
+    config.invalid_after = std::time::Duration::from_secs(60);
+    let reports = autochase::daemon::upload_once(config.clone(), vec![path.clone()], false, |_| {})
+        .await
+        .unwrap();
+    writer.join().unwrap();
+    assert_eq!(reports[0].fate, Fate::Created, "{:?}", reports[0]);
+    assert_eq!(setup.fake.books.lock().unwrap().created[0], LAN);
+
+    let old = setup.path("OLD-HALF.replay");
+    std::fs::write(&old, &LAN[..LAN.len() / 2]).unwrap();
+    let year_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(365 * 86400);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(year_ago)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let reports = autochase::daemon::upload_once(config, vec![old], false, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(reports[0].fate, Fate::Invalid, "{:?}", reports[0]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "judged at once: {:?}",
+        started.elapsed()
+    );
+}
