@@ -130,7 +130,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     if let Command::Init { token, force } = &cli.command {
-        logging::init(cli.verbose, cli.quiet, None);
+        logging::init(cli.verbose, cli.quiet, false, None);
         return runtime().block_on(cli::init::run(cli.config.as_deref(), token.clone(), *force));
     }
     let config = match Config::load(cli.config.as_deref(), std::env::var(TOKEN_ENV).ok()) {
@@ -141,7 +141,11 @@ fn main() -> ExitCode {
         Command::Run => config.log_file.clone(),
         _ => None,
     });
-    logging::init(cli.verbose, cli.quiet, log_file.as_deref());
+    let own_lines = matches!(
+        cli.command,
+        Command::Upload { .. } | Command::Retry { .. } | Command::Backfill { .. }
+    );
+    logging::init(cli.verbose, cli.quiet, own_lines, log_file.as_deref());
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }

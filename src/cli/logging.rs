@@ -8,15 +8,18 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// Sets up logging: `verbose` 0 info, 1 debug for autochase, 2 trace; `quiet` warnings only;
-/// `RUST_LOG` overrides both. `log_file` also logs to that file, one per day.
-pub fn init(verbose: u8, quiet: bool, log_file: Option<&Path>) {
+/// `RUST_LOG` overrides both. `own_lines`: the command prints a line per file itself
+/// (`upload`, `retry`, `backfill`), so the engine's info lines would only say it again:
+/// warnings only unless `verbose`. `log_file` also logs to that file, one per day.
+pub fn init(verbose: u8, quiet: bool, own_lines: bool, log_file: Option<&Path>) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let default = match (quiet, verbose) {
-        (true, _) => "warn",
-        (false, 0) => "info",
-        (false, 1) => "autochase=debug,info",
-        (false, _) => "trace",
+    let default = match verbose {
+        _ if quiet => "warn",
+        0 if own_lines => "warn",
+        0 => "info",
+        1 => "autochase=debug,info",
+        _ => "trace",
     };
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let colours = std::io::stderr().is_terminal();
@@ -89,11 +92,18 @@ struct EscapingWriter<W> {
     colours: bool,
 }
 
+/// Clears the terminal line before a log line: a command's progress bar may stand there
+/// (it is drawn again with the next file).
+const CLEAR_LINE: &str = "\r\u{1b}[2K";
+
 impl<W: std::io::Write> std::io::Write for EscapingWriter<W> {
     /// The formatter writes each event whole, in one call.
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.inner
-            .write_all(escape_event(buf, self.colours).as_bytes())?;
+        let mut line = escape_event(buf, self.colours);
+        if self.colours {
+            line.insert_str(0, CLEAR_LINE);
+        }
+        self.inner.write_all(line.as_bytes())?;
         Ok(buf.len())
     }
 
@@ -157,5 +167,22 @@ mod tests {
             "\\u{1b}[2mT\\u{1b}[0m WARN path=/d/x\\nERROR forged\\u{1b}[2J\\u{1b}]0;t\\u{7}\\u{9b}1m\n"
         );
         assert_eq!(escape_event(b"plain\n", false), "plain\n");
+    }
+
+    #[test]
+    fn on_a_terminal_a_log_line_first_clears_a_progress_bar() {
+        use std::io::Write;
+        let mut terminal = EscapingWriter {
+            inner: Vec::new(),
+            colours: true,
+        };
+        terminal.write_all(b" WARN x\n").unwrap();
+        assert_eq!(terminal.inner, b"\r\x1b[2K WARN x\n");
+        let mut piped = EscapingWriter {
+            inner: Vec::new(),
+            colours: false,
+        };
+        piped.write_all(b" WARN x\n").unwrap();
+        assert_eq!(piped.inner, b" WARN x\n");
     }
 }

@@ -99,6 +99,8 @@ async fn upload_then_status_then_retry() {
         text(&out.stdout)
     );
     assert_eq!(fake.created(), 2);
+    // Each file's line is the command's own; the engine's log does not say it again.
+    assert!(!text(&out.stderr).contains("INFO"), "{}", text(&out.stderr));
 
     // A second run finds both uploaded before: no request, still success, and it says so.
     let out = autochase(&config, &["upload", env.demos().to_str().unwrap()]).await;
@@ -113,6 +115,13 @@ async fn upload_then_status_then_retry() {
     // A file that is not a replay fails the command and shows up in status with its reason.
     let bad = env.demos().join("text.replay");
     std::fs::write(&bad, TEXT).unwrap();
+    // Written a while ago: judged at once (a fresh one gets 10 s to be finished).
+    std::fs::File::options()
+        .write(true)
+        .open(&bad)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
     let out = autochase(&config, &["upload", bad.to_str().unwrap()]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
