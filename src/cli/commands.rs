@@ -35,16 +35,25 @@ pub async fn run(config: Config) -> ExitCode {
     }
 }
 
-/// `autochase upload PATH...`: these replays (or the replays in these folders) now.
+/// `autochase upload PATH...`: these replays (or the replays in these folders) now. A path
+/// that names no replay is said and fails the command (exit 1), but the others still go.
 pub async fn upload(config: Config, args: Vec<PathBuf>, force: bool) -> ExitCode {
-    let files = match replay_files(&args) {
-        Ok(files) => files,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    transfer::upload(config, files, force).await
+    let (files, problems) = replay_files(&args);
+    for problem in &problems {
+        eprintln!(
+            "error: {}",
+            crate::platform::printable(&problem.to_string())
+        );
+    }
+    if files.is_empty() {
+        return ExitCode::FAILURE;
+    }
+    let done = transfer::upload(config, files, force).await;
+    if problems.is_empty() {
+        done
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// The state as `status` sees it, or the error to show.

@@ -22,41 +22,50 @@ pub enum PathError {
     Empty(String),
 }
 
-/// The replay files `args` name, absolute, each once, in a stable order.
-pub fn replay_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, PathError> {
+/// The replay files `args` name, absolute, each once, in a stable order; and what was wrong
+/// with the arguments that name none (each said, none keeps the others from going).
+pub fn replay_files(args: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathError>) {
     let mut out = Vec::new();
+    let mut problems = Vec::new();
     for arg in args {
-        let shown = arg.display().to_string();
-        let arg = strip_stray_quote(arg);
-        let found = if has_wildcard(&arg) && !arg.exists() {
-            let files = expand_wildcard(&arg);
-            if files.is_empty() {
-                return Err(PathError::Empty(shown));
-            }
-            files
-        } else if arg.is_dir() {
-            let mut files = scan(std::slice::from_ref(&arg));
-            files.sort();
-            if files.is_empty() {
-                return Err(PathError::Empty(shown));
-            }
-            files
-        } else if !is_replay(&arg) {
-            return Err(if arg.exists() {
-                PathError::NotReplay(shown)
-            } else {
-                PathError::Missing(shown)
-            });
-        } else if !arg.exists() && std::fs::symlink_metadata(&arg).is_err() {
-            return Err(PathError::Missing(shown));
-        } else {
-            vec![arg]
-        };
-        out.extend(found.into_iter().map(absolute));
+        match named(arg) {
+            Ok(found) => out.extend(found.into_iter().map(absolute)),
+            Err(e) => problems.push(e),
+        }
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|p| seen.insert(path_key(p)));
-    Ok(out)
+    (out, problems)
+}
+
+/// The replay files one argument names.
+fn named(arg: &Path) -> Result<Vec<PathBuf>, PathError> {
+    let shown = arg.display().to_string();
+    let arg = strip_stray_quote(arg);
+    if has_wildcard(&arg) && !arg.exists() {
+        let files = expand_wildcard(&arg);
+        if files.is_empty() {
+            return Err(PathError::Empty(shown));
+        }
+        Ok(files)
+    } else if arg.is_dir() {
+        let mut files = scan(std::slice::from_ref(&arg));
+        files.sort();
+        if files.is_empty() {
+            return Err(PathError::Empty(shown));
+        }
+        Ok(files)
+    } else if !is_replay(&arg) {
+        Err(if arg.exists() {
+            PathError::NotReplay(shown)
+        } else {
+            PathError::Missing(shown)
+        })
+    } else if !arg.exists() && std::fs::symlink_metadata(&arg).is_err() {
+        Err(PathError::Missing(shown))
+    } else {
+        Ok(vec![arg])
+    }
 }
 
 /// `path` made absolute against the current folder (links are kept as they are: the watcher
@@ -164,29 +173,30 @@ mod tests {
         for name in ["A.replay", "B.replay", "notes.txt"] {
             std::fs::write(demos.join(name), b"x").unwrap();
         }
-        let files = replay_files(&[
+        let (files, problems) = replay_files(&[
             demos.clone(),
             demos.join("*.replay"),
             demos.join("A.replay"),
-        ])
-        .unwrap();
+        ]);
         assert_eq!(files, [demos.join("A.replay"), demos.join("B.replay")]);
+        assert!(problems.is_empty());
         assert!(files.iter().all(|f| f.is_absolute()));
         let quoted = PathBuf::from(format!("{}\"", demos.display()));
-        assert_eq!(replay_files(&[quoted]).unwrap().len(), 2);
+        assert_eq!(replay_files(&[quoted]).0.len(), 2);
+        // A wrong argument is said, and the others still count.
+        let (files, problems) = replay_files(&[
+            demos.join("notes.txt"),
+            demos.join("nope.replay"),
+            demos.join("A.replay"),
+            demos.join("Z*.replay"),
+        ]);
+        assert_eq!(files, [demos.join("A.replay")]);
+        assert_eq!(problems.len(), 3);
         assert_eq!(
-            replay_files(&[demos.join("notes.txt")]),
-            Err(PathError::NotReplay(
-                demos.join("notes.txt").display().to_string()
-            ))
+            problems[0],
+            PathError::NotReplay(demos.join("notes.txt").display().to_string())
         );
-        assert!(matches!(
-            replay_files(&[demos.join("nope.replay")]),
-            Err(PathError::Missing(_))
-        ));
-        assert!(matches!(
-            replay_files(&[demos.join("Z*.replay")]),
-            Err(PathError::Empty(_))
-        ));
+        assert!(matches!(problems[1], PathError::Missing(_)));
+        assert!(matches!(problems[2], PathError::Empty(_)));
     }
 }

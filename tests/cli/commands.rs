@@ -403,3 +403,34 @@ async fn check_tells_an_unreachable_server_from_a_refused_token() {
     assert!(err.contains("cannot reach ballchasing"), "{err}");
     assert!(!err.contains("problem: token"), "{err}");
 }
+
+/// `upload` of a good file and a name that is wrong: the good one goes, the wrong one is
+/// said, and the command fails (exit 1) so a script sees it; a lone wrong name is exit 1 too.
+#[tokio::test]
+async fn upload_sends_the_good_files_and_names_the_wrong_ones() {
+    let fake = FakeBallchasing::start().await;
+    let env = Env::new();
+    let config = env.write_config(&fake.server.url(), TOKEN);
+    let good = env.demos().join("TINY.replay");
+    std::fs::write(&good, TINY).unwrap();
+    let typo = env.demos().join("TYPO.replay");
+    let out = autochase(
+        &config,
+        &["upload", good.to_str().unwrap(), typo.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("TYPO.replay: no such file or folder"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("1 file: 1 uploaded now"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(fake.created(), 1);
+    let out = autochase(&config, &["upload", typo.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
