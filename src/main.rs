@@ -154,7 +154,8 @@ fn main() -> ExitCode {
             Command::Run => commands::run(config).await,
             Command::Upload { paths, force } => commands::upload(config, paths, force).await,
             Command::Status { json } => {
-                cli::status::run(&config.state_dir, json, config.token.is_none())
+                let no_token = config.token.is_none().then(|| config.token_advice());
+                cli::status::run(&config.state_dir, json, no_token)
             }
             Command::Check => cli::check::run(&config).await,
             Command::Retry { which, all_failed } => {
@@ -171,7 +172,7 @@ fn main() -> ExitCode {
                 let setup = commands::ServiceSetup {
                     config_path: config.path.as_deref(),
                     state_dir: Some(&config.state_dir),
-                    no_token: config.token.is_none(),
+                    no_token: config.token.is_none().then(|| config.token_advice()),
                 };
                 commands::service(setup, action, dry_run)
             }
@@ -218,7 +219,7 @@ fn config_problem(cli: &Cli, error: &autochase::config::ConfigError) -> ExitCode
         Command::Status { json } => {
             eprintln!("warning: {error}; showing the state anyway");
             match Config::state_dir_anyway(cli.config.as_deref()) {
-                Some(dir) => cli::status::run(&dir, json, false),
+                Some(dir) => cli::status::run(&dir, json, None),
                 None => ExitCode::FAILURE,
             }
         }
@@ -241,7 +242,7 @@ fn config_problem(cli: &Cli, error: &autochase::config::ConfigError) -> ExitCode
             let setup = commands::ServiceSetup {
                 config_path: cli.config.as_deref(),
                 state_dir: state_dir.as_deref(),
-                no_token: false,
+                no_token: None,
             };
             commands::service(setup, action, dry_run)
         }

@@ -21,8 +21,8 @@ pub fn status_line(status: &EngineStatus, now: SystemTime) -> String {
     };
     if !status.token {
         return match pending {
-            Some(pending) => format!("{pending}: no API token, run `autochase init`"),
-            None => "watching for replays; no API token, run `autochase init`".into(),
+            Some(pending) => format!("{pending}: no API token (`autochase check` says how)"),
+            None => "watching for replays; no API token (`autochase check` says how)".into(),
         };
     }
     if let Some(paused) = &status.paused {
@@ -188,7 +188,7 @@ mod tests {
         };
         assert_eq!(
             status_line(&no_token, now),
-            "2 pending: no API token, run `autochase init`"
+            "2 pending: no API token (`autochase check` says how)"
         );
     }
 

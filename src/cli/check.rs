@@ -19,7 +19,7 @@ pub async fn run(config: &Config) -> ExitCode {
             Ok(works) => println!("{works}"),
             Err(problem) => problems.push(problem),
         },
-        Ok(None) => problems.push("token: none set; add `token = \"...\"` to the config or set BALLCHASING_TOKEN (create one at https://ballchasing.com/upload)".into()),
+        Ok(None) => problems.push(format!("token: none set; {}", config.token_advice())),
         Err(e) => problems.push(format!("api: {e}")),
     }
     let found = folders_found(config);

@@ -261,7 +261,7 @@ pub struct ServiceSetup<'a> {
     /// The state folder, to tell whether a daemon runs.
     pub state_dir: Option<&'a Path>,
     /// No token: `install` warns that the service will not upload.
-    pub no_token: bool,
+    pub no_token: Option<String>,
 }
 
 /// `autochase service install|uninstall|status`.
@@ -286,9 +286,13 @@ pub fn service(setup: ServiceSetup<'_>, action: Action, dry_run: bool) -> ExitCo
             .filter(|p| Some(p) != crate::config::default_config_path().as_ref()),
         user: service::current_user(),
     };
-    if action == Action::Install && setup.no_token {
+    if let Some(advice) = setup
+        .no_token
+        .as_deref()
+        .filter(|_| action == Action::Install)
+    {
         eprintln!(
-            "warning: no token in the config: the service will watch and queue but not upload (`autochase init` writes one)"
+            "warning: no token in the config: the service will watch and queue but not upload; {advice}"
         );
     }
     let plan = match service::plan(action, &home, &target) {

@@ -13,8 +13,8 @@ use crate::state::{Outcome, Pause, PauseCause, Record, STATE_FILE, State, Status
 
 /// Prints the status of the state in `state_dir`; exit code 0 unless the state cannot be
 /// read. A reader that stops early (`autochase status | head -1`) ends it quietly.
-/// `no_token` is true when the config (if it could be read) gives no API token.
-pub fn run(state_dir: &Path, json: bool, no_token: bool) -> ExitCode {
+/// `no_token`: the config (if it could be read) gives no API token, and this says how to.
+pub fn run(state_dir: &Path, json: bool, no_token: Option<String>) -> ExitCode {
     let path = state_dir.join(STATE_FILE);
     let state = match State::read(&path) {
         Ok(Some((state, _))) => state,
@@ -38,8 +38,8 @@ pub fn run(state_dir: &Path, json: bool, no_token: bool) -> ExitCode {
         false => {
             let mut text = as_text(&state, running, &path);
             let pending = state.replays.values().any(|r| r.status == Status::Pending);
-            if no_token && pending {
-                text.push_str("\npending replays wait for an API token: `autochase init` writes one into the config (or set BALLCHASING_TOKEN)\n");
+            if let Some(advice) = no_token.filter(|_| pending) {
+                text += &format!("\npending replays wait for an API token: {advice}\n");
             }
             text
         }

@@ -477,6 +477,19 @@ impl Config {
             .map(Some)
     }
 
+    /// How to give autochase a token, for when it has none: into the config file when there
+    /// is one (`init` would refuse to write over it), else `autochase init`.
+    pub fn token_advice(&self) -> String {
+        const WHERE: &str = "create one at https://ballchasing.com/upload";
+        match &self.path {
+            Some(path) => format!(
+                "add `token = \"…\"` to {} ({WHERE}), or set BALLCHASING_TOKEN",
+                path.display()
+            ),
+            None => format!("run `autochase init` ({WHERE}), or set BALLCHASING_TOKEN"),
+        }
+    }
+
     /// The client for a person waiting at a prompt (`check`, `init`): one try, answered
     /// within 20 s (or `request_timeout` when shorter), so a silent server is said at once.
     pub fn quick_client(&self) -> Result<Option<Client>, api::Error> {

@@ -191,7 +191,8 @@ impl Engine {
         let mut hints_open = true;
         if self.uploader.client.is_none() {
             warn!(
-                "no API token configured: replays are validated and queued, and uploads wait for a token (set `token` in the config or BALLCHASING_TOKEN)"
+                "no API token configured: replays are validated and queued, and uploads wait for a token; {}",
+                self.config.token_advice()
             );
             self.uploader.said_no_token = true;
         }
@@ -440,7 +441,10 @@ impl Engine {
         let reason = match &self.uploader.pause {
             Some((_, paused)) => format!("waiting: uploads are paused ({})", paused.reason),
             None if self.uploader.client.is_none() => {
-                "waiting: there is no API token (`autochase init`, or `token` in the config)".into()
+                format!(
+                    "waiting: there is no API token; {}",
+                    self.config.token_advice()
+                )
             }
             None => otherwise.to_owned(),
         };

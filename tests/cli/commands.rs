@@ -326,9 +326,21 @@ async fn status_says_pending_replays_wait_for_a_token() {
     let out = autochase(&config, &["status"]).await;
     let said = text(&out.stdout);
     assert!(said.contains("pending 1"), "{said}");
+    // The config file is there, so the advice is to put the token in it (`init` would
+    // refuse to write over it).
     assert!(
-        said.contains("wait for an API token: `autochase init`"),
+        said.contains(&format!(
+            "wait for an API token: add `token = \"…\"` to {}",
+            config.display()
+        )),
         "{said}"
+    );
+    assert!(!said.contains("autochase init"), "{said}");
+    let out = autochase(&config, &["check"]).await;
+    assert!(
+        text(&out.stderr).contains(&format!("add `token = \"…\"` to {}", config.display())),
+        "{}",
+        text(&out.stderr)
     );
 }
 
