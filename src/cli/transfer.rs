@@ -79,7 +79,7 @@ async fn through_daemon(
         ExitCode::FAILURE
     })?;
     eprintln!(
-        "autochase is running: handed {} to it",
+        "autochase is running: asking it to upload {}",
         plural(total, "file", "files")
     );
     match inbox::follow(&sent, TAKE_WITHIN, |r| progress.show(&r)).await {
@@ -87,7 +87,7 @@ async fn through_daemon(
         Followed::NotTaken => {
             progress.clear();
             eprintln!(
-                "the running daemon did not take the request within {} s, so it was withdrawn: nothing was handed over; try again, or stop the daemon and run the command alone",
+                "the running daemon did not take the request within {} s, so it was withdrawn: nothing was uploaded; try again, or stop the daemon and run the command alone",
                 TAKE_WITHIN.as_secs()
             );
             Err(ExitCode::FAILURE)

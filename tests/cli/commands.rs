@@ -446,3 +446,29 @@ async fn upload_sends_the_good_files_and_names_the_wrong_ones() {
     let out = autochase(&config, &["upload", typo.to_str().unwrap()]).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
 }
+
+/// A daemon that holds the lock but reads no requests (stuck): `upload` asks it, waits 15 s,
+/// takes the request back and says that nothing was uploaded, never that it was handed over.
+#[tokio::test]
+async fn a_request_a_stuck_daemon_never_takes_is_withdrawn_and_said() {
+    let env = Env::new();
+    let config = env.write_config("http://127.0.0.1:9", TOKEN);
+    let file = env.demos().join("TINY.replay");
+    std::fs::write(&file, TINY).unwrap();
+    let state = env.root.path().join("state");
+    let _stuck = autochase::daemon::try_lock(&state, autochase::daemon::Holder::Daemon).unwrap();
+    let out = autochase(&config, &["upload", file.to_str().unwrap()]).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("handed"), "{err}");
+    assert!(
+        err.contains(
+            "did not take the request within 15 s, so it was withdrawn: nothing was uploaded"
+        ),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(state.join("inbox"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "inbox: {left:?}");
+}

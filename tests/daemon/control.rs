@@ -251,7 +251,7 @@ async fn retry_while_the_daemon_runs_goes_through_it() {
     // broken, says so. Each file's result comes back from the daemon.
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(
-        stderr.contains("autochase is running: handed 2 files to it"),
+        stderr.contains("autochase is running: asking it to upload 2 files"),
         "{stderr}"
     );
     assert!(
