@@ -21,7 +21,7 @@ impl Filter {
             .map(|rule| format!("{rule}; `autochase upload --force FILE` uploads it"))
     }
 
-    /// The rule that leaves this replay out, if one does.
+    /// The rule that leaves this replay out, if one does (each starts with `FILTERED`).
     fn rule(&self, info: &crate::replay::ReplayInfo) -> Option<String> {
         let kind = info
             .match_type
@@ -31,25 +31,28 @@ impl Filter {
         let shown = info.match_type.as_deref().unwrap_or("(none)");
         if !self.only_match_types.is_empty() && !self.only_match_types.contains(&kind) {
             return Some(format!(
-                "skipped by filter: match type {shown} is not in only_match_types"
+                "{FILTERED}match type {shown} is not in only_match_types"
             ));
         }
         if self.skip_match_types.contains(&kind) {
             return Some(format!(
-                "skipped by filter: match type {shown} is in skip_match_types"
+                "{FILTERED}match type {shown} is in skip_match_types"
             ));
         }
         if let (Some(min), Some(length)) = (self.min_duration, info.duration)
             && length < min.as_secs_f64()
         {
             return Some(format!(
-                "skipped by filter: {length:.0} s long, shorter than min_duration ({} s)",
+                "{FILTERED}{length:.0} s long, shorter than min_duration ({} s)",
                 min.as_secs()
             ));
         }
         None
     }
 }
+
+/// How every filter's skip reason starts.
+pub const FILTERED: &str = "skipped by filter: ";
 
 #[cfg(test)]
 mod tests {

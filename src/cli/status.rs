@@ -100,6 +100,13 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
     let missing = of(Status::Missing).count();
     let skipped = of(Status::Skipped).count();
     let before = state.replays.values().filter(|r| r.backfillable()).count();
+    let filtered = of(Status::Skipped)
+        .filter(|r| {
+            r.last_error
+                .as_deref()
+                .is_some_and(|why| why.starts_with(crate::filter::FILTERED))
+        })
+        .count();
     let _ = writeln!(
         out,
         "daemon {}; state {}",
@@ -116,12 +123,19 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
         let _ = write!(out, ", missing {missing}");
     }
     let _ = write!(out, ", skipped {skipped}");
+    let mut kinds = Vec::new();
     if before > 0 {
-        let _ = write!(
-            out,
-            " ({} dated before autochase first saw their folder: `autochase backfill` uploads them)",
-            before
-        );
+        kinds.push(format!(
+            "{before} there before autochase first saw their folder, or dated before then: `autochase backfill` uploads them"
+        ));
+    }
+    if filtered > 0 {
+        kinds.push(format!(
+            "{filtered} by your filters: `autochase upload --force FILE` uploads one"
+        ));
+    }
+    if !kinds.is_empty() {
+        let _ = write!(out, " ({})", kinds.join("; "));
     }
     out.push('\n');
     if let Some(pause) = &state.pause {
@@ -287,5 +301,30 @@ mod tests {
             true,
         );
         assert!(!told.contains("tries once now"), "{told}");
+    }
+
+    #[test]
+    fn the_skipped_count_says_what_each_kind_of_skip_needs() {
+        use crate::state::{BASELINE_REASON, OLDER_REASON};
+        let mut state = State::default();
+        for (id, why) in [
+            ("A", BASELINE_REASON.to_string()),
+            ("B", OLDER_REASON.to_string()),
+            (
+                "C",
+                "skipped by filter: match type Private is in skip_match_types; `autochase upload --force FILE` uploads it".into(),
+            ),
+        ] {
+            let mut r = Record::pending(id.into(), format!("/d/Demos/{id}.replay").into());
+            r.skipped(why);
+            state.replays.insert(r.id.clone(), r);
+        }
+        let text = as_text(&state, false, Path::new("/s/state.jsonl"));
+        assert!(
+            text.contains(
+                "skipped 3 (2 there before autochase first saw their folder, or dated before then: `autochase backfill` uploads them; 1 by your filters: `autochase upload --force FILE` uploads one)"
+            ),
+            "{text}"
+        );
     }
 }
