@@ -17,7 +17,7 @@ pub async fn run(config: &Config) -> ExitCode {
     match config.quick_client() {
         Ok(Some(client)) => match token_test(&client).await {
             Ok(works) => println!("{works}"),
-            Err(problem) => problems.push(problem),
+            Err(problem) => problems.push(problem.said),
         },
         Ok(None) => problems.push(format!("token: none set; {}", config.token_advice())),
         Err(e) => problems.push(format!("api: {e}")),
@@ -62,26 +62,39 @@ pub async fn run(config: &Config) -> ExitCode {
     }
 }
 
+/// What is wrong with a token, or with trying it.
+pub struct TokenProblem {
+    /// ballchasing refused the token (else it could not be tested).
+    pub refused: bool,
+    /// In words, with what to do.
+    pub said: String,
+}
+
 /// Asks ballchasing who the token belongs to: what works, or what is wrong, telling a refused
 /// token from a server that cannot be reached.
-pub async fn token_test(client: &crate::api::Client) -> Result<String, String> {
+pub async fn token_test(client: &crate::api::Client) -> Result<String, TokenProblem> {
     use crate::api::Error;
+    let untested = |said: String| TokenProblem {
+        refused: false,
+        said,
+    };
     match client.ping().await {
         Ok(me) => Ok(format!(
             "token: works, account {} (tier {})",
             crate::platform::printable(me.value.name.as_deref().unwrap_or("(no name)")),
             client.tier()
         )),
-        Err(e @ (Error::Unauthorized { .. } | Error::Forbidden { .. })) => {
-            Err(format!("token: {e}"))
-        }
-        Err(e @ (Error::Transport { .. } | Error::Timeout { .. })) => Err(format!(
+        Err(e @ (Error::Unauthorized { .. } | Error::Forbidden { .. })) => Err(TokenProblem {
+            refused: true,
+            said: format!("token: {e}"),
+        }),
+        Err(e @ (Error::Transport { .. } | Error::Timeout { .. })) => Err(untested(format!(
             "api: cannot reach ballchasing at {} ({e}); check the network (the token could not be tested)",
             client.base_url()
-        )),
-        Err(e) => Err(format!(
+        ))),
+        Err(e) => Err(untested(format!(
             "api: ballchasing answered but not as expected ({e}); the token could not be tested"
-        )),
+        ))),
     }
 }
 

@@ -68,16 +68,32 @@ pub async fn run(explicit: Option<&Path>, token: Option<String>, force: bool) ->
         );
     }
     if let Some(token) = &token {
-        // Tried now, so a mistyped token is known before the daemon runs.
+        // Tried now, so a mistyped token is known before the daemon runs: a refused one fails
+        // the command (the config stays written, to fix); one that could not be tried (no
+        // network) does not.
         let url = crate::config::api_url_from_env()
             .unwrap_or_else(|| crate::api::DEFAULT_BASE_URL.to_owned());
         let timeout = crate::config::QUICK_TIMEOUT;
-        match crate::config::quick_client(token.clone(), &url, timeout) {
+        let refused = match crate::config::quick_client(token.clone(), &url, timeout) {
             Ok(client) => match super::check::token_test(&client).await {
-                Ok(works) => println!("{works}"),
-                Err(problem) => println!("{problem}; fix it in {}", path.display()),
+                Ok(works) => {
+                    println!("{works}");
+                    None
+                }
+                Err(problem) if problem.refused => Some(problem.said),
+                Err(problem) => {
+                    println!("{}", problem.said);
+                    None
+                }
             },
-            Err(e) => println!("token: cannot be used ({e}); fix it in {}", path.display()),
+            Err(e) => Some(format!("token: cannot be used ({e})")),
+        };
+        if let Some(refused) = refused {
+            eprintln!(
+                "{refused}; the config is written: fix the token in {}, then `autochase check`",
+                path.display()
+            );
+            return ExitCode::FAILURE;
         }
     }
     println!("next: `autochase check`, then `autochase service install` (or `autochase run`)");
