@@ -280,7 +280,7 @@ impl Plan {
                 });
             }
         }
-        let mut written: Vec<(PathBuf, Option<Vec<u8>>)> = Vec::new();
+        let mut written = Written::default();
         let result = self.carry_out(tolerant, &mut written);
         if result.is_err() && !tolerant {
             self.roll_back(&written);
@@ -288,13 +288,18 @@ impl Plan {
         result
     }
 
-    fn carry_out(
-        &self,
-        tolerant: bool,
-        written: &mut Vec<(PathBuf, Option<Vec<u8>>)>,
-    ) -> Result<(), ServiceError> {
+    fn carry_out(&self, tolerant: bool, written: &mut Written) -> Result<(), ServiceError> {
         for file in &self.write {
             let before = std::fs::read(&file.path).ok();
+            if let Some(dir) = file.path.parent() {
+                // The folders made for it, deepest first, so a rollback takes them away too.
+                let mut made: Vec<PathBuf> = dir
+                    .ancestors()
+                    .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+                    .map(Path::to_path_buf)
+                    .collect();
+                written.dirs.append(&mut made);
+            }
             let done = file
                 .path
                 .parent()
@@ -304,7 +309,7 @@ impl Plan {
                 path: file.path.clone(),
                 source,
             })?;
-            written.push((file.path.clone(), before));
+            written.files.push((file.path.clone(), before));
             println!("wrote {}", file.path.display());
         }
         for cmd in &self.run {
@@ -339,7 +344,7 @@ impl Plan {
     }
 
     /// Puts back what a failed install changed, as far as it can, and says what it did.
-    fn roll_back(&self, written: &[(PathBuf, Option<Vec<u8>>)]) {
+    fn roll_back(&self, written: &Written) {
         let quietly = |cmd: &Vec<String>| {
             let _ = std::process::Command::new(&cmd[0])
                 .args(&cmd[1..])
@@ -348,7 +353,7 @@ impl Plan {
                 .status();
         };
         self.undo.iter().for_each(quietly);
-        for (path, before) in written.iter().rev() {
+        for (path, before) in written.files.iter().rev() {
             let undone = match before {
                 Some(bytes) => std::fs::write(path, bytes).map(|()| "restored"),
                 None => std::fs::remove_file(path).map(|()| "removed"),
@@ -358,8 +363,24 @@ impl Plan {
                 Err(e) => eprintln!("could not roll back {}: {e}", path.display()),
             }
         }
+        // Only folders left empty go (deepest first): anything put there meanwhile stays.
+        let mut dirs = written.dirs.clone();
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        for dir in &dirs {
+            if std::fs::remove_dir(dir).is_ok() {
+                eprintln!("rolled back: removed {}", dir.display());
+            }
+        }
         self.undo_after.iter().for_each(quietly);
     }
+}
+
+/// What an install changed, for its rollback: each file with its old content (`None`: it
+/// was new), and the folders made for them.
+#[derive(Default)]
+struct Written {
+    files: Vec<(PathBuf, Option<Vec<u8>>)>,
+    dirs: Vec<PathBuf>,
 }
 
 #[cfg(test)]

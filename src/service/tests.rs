@@ -212,7 +212,7 @@ fn dry_run_shows_checks_files_commands_and_removals() {
 #[test]
 fn a_failed_install_rolls_back_what_it_wrote() {
     let dir = tempfile::tempdir().unwrap();
-    let fresh = dir.path().join("new/autochase.service");
+    let fresh = dir.path().join("new/systemd/user/autochase.service");
     let old = dir.path().join("old.service");
     std::fs::write(&old, "old content").unwrap();
     let marker = dir.path().join("undone");
@@ -228,6 +228,10 @@ fn a_failed_install_rolls_back_what_it_wrote() {
     let err = plan.execute(false).unwrap_err();
     assert!(matches!(err, ServiceError::Command { .. }), "{err}");
     assert!(!fresh.exists(), "a file it created is removed");
+    assert!(
+        !dir.path().join("new").exists(),
+        "and the folders it created for it"
+    );
     assert_eq!(std::fs::read_to_string(&old).unwrap(), "old content");
     assert!(marker.exists(), "the undo commands ran");
     // Uninstalling passes over a failing command and removes the files.
