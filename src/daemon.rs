@@ -274,6 +274,7 @@ pub async fn upload_once(
     let client = config.client()?;
     let config = Arc::new(config);
     let mut engine = Engine::new(config.clone(), Mode::OneShot, client)?;
+    engine.notice_folders(&(config.folders())())?;
     let (report_tx, mut report_rx) = mpsc::unbounded_channel();
     engine.ask(files, force, Sink::Channel(report_tx));
     // No watcher and no scans: the engine looks at the files asked about, then stops.

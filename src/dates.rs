@@ -55,6 +55,13 @@ pub fn utc(at: SystemTime) -> String {
         .to_string()
 }
 
+/// A moment to the nanosecond, for the times that are compared with file times.
+pub fn utc_precise(at: SystemTime) -> String {
+    Timestamp::try_from(at)
+        .unwrap_or(Timestamp::UNIX_EPOCH)
+        .to_string()
+}
+
 /// A time the state wrote, as a moment; `None` if it does not read.
 pub fn parse_utc(text: &str) -> Option<SystemTime> {
     let at = text.parse::<Timestamp>().ok()?;

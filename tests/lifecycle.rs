@@ -41,17 +41,26 @@ async fn upload_before_the_first_run_keeps_the_old_folder_protection() {
             .await
             .unwrap();
     assert_eq!(reports[0].fate, Fate::Created);
+    // A match saved after that command, before the first `run`: the player's new replay.
+    // (A pause first: file times are coarser than the clock.)
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    std::fs::write(setup.path("NEW.replay"), distinct(TINY, 77)).unwrap();
     let mut daemon = setup.start();
     daemon.settled().await;
     daemon.stop().await;
     assert_eq!(
         setup.fake.created(),
-        1,
-        "the other two old replays stay put"
+        2,
+        "the new save goes up; the other two old replays stay put"
     );
     let state = setup.state();
     assert_eq!(skipped(&state), 2, "{state:?}");
-    assert_eq!(uploaded(&state).len(), 1);
+    assert_eq!(uploaded(&state).len(), 2);
+    assert!(
+        uploaded(&state)
+            .iter()
+            .any(|r| r.path == setup.path("NEW.replay"))
+    );
 }
 
 #[tokio::test]

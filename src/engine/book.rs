@@ -130,6 +130,29 @@ impl Book {
         self.state.folders.contains_key(key)
     }
 
+    /// When a command first saw this folder, if one did before its baseline.
+    pub fn folder_noticed(&self, key: &str) -> Option<std::time::SystemTime> {
+        let folder = self.state.noticed.get(key)?;
+        crate::dates::parse_utc(&folder.since)
+    }
+
+    /// Records that a command saw this folder now, unless it has a baseline or was seen
+    /// before.
+    pub fn notice_folder(&mut self, key: &str, path: &Path) -> Result<(), StateError> {
+        if self.folder_done(key) || self.state.noticed.contains_key(key) {
+            return Ok(());
+        }
+        let folder = Folder {
+            key: key.to_owned(),
+            path: path.to_path_buf(),
+            since: crate::dates::utc_precise(std::time::SystemTime::now()),
+        };
+        self.journal.keep_intact(&self.state)?;
+        self.journal.noticed(&folder)?;
+        self.state.noticed.insert(folder.key.clone(), folder);
+        Ok(())
+    }
+
     /// Records that a folder's baseline is done (synced, with every line before it).
     pub fn folder_done_now(&mut self, key: &str, path: &Path) -> Result<(), StateError> {
         let folder = Folder {
@@ -139,6 +162,7 @@ impl Book {
         };
         self.journal.keep_intact(&self.state)?;
         self.journal.folder(&folder)?;
+        self.state.noticed.remove(&folder.key);
         self.state.folders.insert(folder.key.clone(), folder);
         Ok(())
     }

@@ -356,12 +356,30 @@ impl Engine {
         if self.book.folder_done(&key) {
             return false;
         }
+        // Saved after a command first saw the folder: new, though the baseline is not done.
+        if let Some(noticed) = self.book.folder_noticed(&key)
+            && let Ok(mtime) = std::fs::metadata(path).and_then(|m| m.modified())
+            && rules::saved_after_notice(mtime, noticed)
+        {
+            return false;
+        }
         self.baselines.entry(key).or_insert_with(|| Baseline {
             path: folder.to_path_buf(),
             scanned: false,
             skipped: 0,
         });
         true
+    }
+
+    /// A command (`upload`, `retry`, `backfill` with no daemon) saw these folders: the ones
+    /// with no baseline yet remember when, so that the replays saved from now on are not
+    /// taken for old ones at the daemon's first look.
+    pub fn notice_folders(&mut self, folders: &[PathBuf]) -> Result<(), StateError> {
+        for folder in folders.iter().filter(|d| d.is_dir()) {
+            let key = crate::platform::path_key(folder);
+            self.book.notice_folder(&key, folder)?;
+        }
+        Ok(())
     }
 
     /// The identity of a replay folder (learned once per scan: a syscall or two).

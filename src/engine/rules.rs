@@ -131,6 +131,12 @@ pub fn older_than_folder(mtime: SystemTime, folder_since: SystemTime, now: Syste
     !saved_lately && mtime + OLDER_MARGIN < folder_since
 }
 
+/// True when a replay file dated `mtime` was saved after a command (`upload` before the first
+/// `run`) saw its folder at `noticed`: a new save, not one of the replays already there.
+pub fn saved_after_notice(mtime: SystemTime, noticed: SystemTime) -> bool {
+    mtime > noticed
+}
+
 /// Decides what to do with a complete replay: `record` is what the state knows of its Id,
 /// `new_bytes` whether its content differs from the recorded one, `asked` whether someone
 /// asked for it (`upload`, `retry`, `backfill`), `baseline` whether its folder's baseline is

@@ -294,6 +294,11 @@ impl Journal {
         self.append(&Entry::Baseline { done })
     }
 
+    /// Records that a command saw a replay folder before its baseline.
+    pub fn noticed(&mut self, folder: &Folder) -> Result<(), StateError> {
+        self.append(&Entry::Noticed(folder.clone()))
+    }
+
     /// Records that a replay folder's baseline is done.
     pub fn folder(&mut self, folder: &Folder) -> Result<(), StateError> {
         self.append(&Entry::Folder(folder.clone()))
@@ -391,6 +396,13 @@ mod tests {
         let path = dir.path().join(STATE_FILE);
         let (mut journal, _) = Journal::open(dir.path()).unwrap();
         journal.record(&record("A", Status::Uploaded)).unwrap();
+        journal
+            .noticed(&crate::state::Folder {
+                key: "/demos".into(),
+                path: "/demos".into(),
+                since: "2026-12-05T08:00:00.5Z".into(),
+            })
+            .unwrap();
         drop(journal);
         let before = std::fs::read(&path).unwrap();
         // Clean: opened for appending as it is, not rewritten.
@@ -409,6 +421,7 @@ mod tests {
         drop(journal);
         let (state, skipped) = State::read(&path).unwrap().unwrap();
         assert_eq!((state.replays.len(), skipped), (3, 0));
+        assert_eq!(state.noticed["/demos"].since, "2026-12-05T08:00:00.5Z");
     }
 
     #[test]

@@ -85,6 +85,9 @@ enum Entry {
     },
     /// A replay folder whose replays already there are recorded (its baseline is done).
     Folder(Folder),
+    /// A replay folder a command (`upload`) saw before any baseline: replays saved after
+    /// `since` are new ones when the daemon first looks at it.
+    Noticed(Folder),
     /// A replay forgotten on request (`autochase forget`): out of sight, kept as a marker.
     Forgot {
         id: String,
@@ -112,6 +115,9 @@ pub struct State {
     /// Replay folders whose replays already there are recorded, by `platform::path_key`. A
     /// folder not listed gets a baseline when seen: its replays already there are skipped.
     pub folders: BTreeMap<String, Folder>,
+    /// Replay folders a command saw before their baseline, by key, with when (to the
+    /// nanosecond): at the baseline, replays saved since then are not taken for old ones.
+    pub noticed: BTreeMap<String, Folder>,
 }
 
 /// Now, as RFC 3339 UTC with seconds.
@@ -145,7 +151,13 @@ impl State {
             }
             Entry::Baseline { done } => self.baseline = Some(done),
             Entry::Folder(folder) => {
+                self.noticed.remove(&folder.key);
                 self.folders.insert(folder.key.clone(), folder);
+            }
+            Entry::Noticed(folder) => {
+                if !self.folders.contains_key(&folder.key) {
+                    self.noticed.insert(folder.key.clone(), folder);
+                }
             }
             Entry::Forgot { id } => {
                 if let Some(record) = self.replays.get_mut(&id) {
@@ -237,6 +249,9 @@ impl State {
         for folder in self.folders.values() {
             push(&Entry::Folder(folder.clone()))?;
         }
+        for folder in self.noticed.values() {
+            push(&Entry::Noticed(folder.clone()))?;
+        }
         for group in self.groups.values() {
             push(&Entry::Group(group.clone()))?;
         }
@@ -276,6 +291,7 @@ impl State {
     fn live_lines(&self) -> usize {
         1 + usize::from(self.baseline.is_some())
             + self.folders.len()
+            + self.noticed.len()
             + self.replays.len()
             + self.invalid.len()
             + self.groups.len()
@@ -328,6 +344,8 @@ mod properties {
         Record(u8, Status),
         Invalid(u8),
         Cleared(u8),
+        Noticed(u8),
+        Folder(u8),
         Paused,
         Resumed,
     }
@@ -343,6 +361,8 @@ mod properties {
             (0u8..6, status).prop_map(|(i, s)| Op::Record(i, s)),
             (0u8..6).prop_map(Op::Invalid),
             (0u8..6).prop_map(Op::Cleared),
+            (0u8..3).prop_map(Op::Noticed),
+            (0u8..3).prop_map(Op::Folder),
             Just(Op::Paused),
             Just(Op::Resumed),
         ]
@@ -366,6 +386,17 @@ mod properties {
                 forgotten: i % 2 == 0,
             }),
             Op::Cleared(i) => Entry::Cleared { path: path(*i) },
+            Op::Noticed(i) | Op::Folder(i) => {
+                let folder = Folder {
+                    key: format!("/demos{i}"),
+                    path: format!("/demos{i}").into(),
+                    since: "2026-12-05T08:00:00.123456789Z".into(),
+                };
+                match op {
+                    Op::Noticed(_) => Entry::Noticed(folder),
+                    _ => Entry::Folder(folder),
+                }
+            }
             Op::Paused => Entry::Paused(Pause::new(
                 PauseCause::Quota,
                 "quota".into(),
