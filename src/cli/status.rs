@@ -204,26 +204,25 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
 
 /// What holds every upload back, until when, and what to do.
 fn pause_text(pause: &Pause, running: bool) -> String {
+    // With no daemon, nothing goes by itself: it goes when autochase runs.
+    let again = match running {
+        true => "they go again by themselves",
+        false => "they go when autochase runs again (`autochase run` or the service)",
+    };
     let (what, then) = match pause.cause {
         PauseCause::Quota => (
             "parked on the upload quota",
-            "they go again by themselves when it frees",
+            format!("{again} once it frees"),
         ),
-        PauseCause::RateLimit => (
-            "paused: ballchasing asked to wait",
-            "they go again by themselves",
-        ),
-        PauseCause::Trouble => (
-            "held back: ballchasing keeps failing",
-            "they go again by themselves",
-        ),
+        PauseCause::RateLimit => ("paused: ballchasing asked to wait", again.to_owned()),
+        PauseCause::Trouble => ("held back: ballchasing keeps failing", again.to_owned()),
         PauseCause::Token => (
             "paused: ballchasing refused the token",
-            "put a working token in the config (picked up at once)",
+            "put a working token in the config (picked up at once)".to_owned(),
         ),
         PauseCause::Endpoint => (
             "paused: the upload address looks wrong",
-            "check `api_url` in the config (picked up at once)",
+            "check `api_url` in the config (picked up at once)".to_owned(),
         ),
     };
     // A wait autochase guessed (ballchasing named no end) can be tested at once.
@@ -231,7 +230,7 @@ fn pause_text(pause: &Pause, running: bool) -> String {
         (false, PauseCause::Quota | PauseCause::Trouble) => {
             format!("{then}; `autochase retry --all-failed` tries once now")
         }
-        _ => then.to_owned(),
+        _ => then,
     };
     let until = dates::local(&pause.until);
     // A refused token or a wrong address has no end: it is tried again at that time.
@@ -301,6 +300,14 @@ mod tests {
             true,
         );
         assert!(!told.contains("tries once now"), "{told}");
+        let alone = pause_text(
+            &Pause::new(PauseCause::RateLimit, "429".into(), wait, true),
+            false,
+        );
+        assert!(
+            alone.contains("they go when autochase runs again") && !alone.contains("by themselves"),
+            "{alone}"
+        );
     }
 
     #[test]

@@ -106,7 +106,6 @@ impl Engine {
             match request {
                 Request::Upload { paths, force } => {
                     info!(files = paths.len(), force, "upload requested");
-                    self.asked_while_parked()?;
                     self.ask(paths, force, Sink::Inbox(conversation));
                 }
                 Request::Forget { ids, paths } => {

@@ -288,7 +288,8 @@ impl Engine {
                     // No token: nothing will be sent while the asker waits.
                     let report = self.pending_report(path, "queued");
                     self.report(report);
-                } else if asked && self.uploader.pause.is_some() {
+                } else if asked && self.uploader.pause.is_some() && !self.asked_while_parked()? {
+                    // Parked on a wait ballchasing named, or tried a moment ago: said at once.
                     let report = self.pending_report(path, "queued");
                     self.report(report);
                 }

@@ -100,12 +100,13 @@ impl Engine {
         }
         // A quota park outlives a restart, so a crash loop or a reboot never probes early. A
         // token pause does not: a restart is how a fixed token gets picked up. A one-shot
-        // `upload` is an explicit request and probes once either way.
+        // `upload` is an explicit request and probes once, unless ballchasing named the wait.
         let mut pause = None;
-        if mode == Mode::Daemon
-            && let Some(saved) = book.state().pause.clone()
-        {
-            let kept = matches!(saved.cause, PauseCause::Quota | PauseCause::RateLimit);
+        if let Some(saved) = book.state().pause.clone() {
+            let kept = match mode {
+                Mode::Daemon => matches!(saved.cause, PauseCause::Quota | PauseCause::RateLimit),
+                Mode::OneShot => saved.told,
+            };
             match saved.remaining() {
                 Some(left) if kept => {
                     // A park recorded far in the future (a clock set wrong, a bogus answer)
@@ -117,7 +118,10 @@ impl Engine {
                         Paused::new(saved.cause, saved.reason, left, saved.told),
                     ));
                 }
-                _ => book.resumed()?,
+                // A one-shot run leaves the daemon's record of a park alone (its own try
+                // clears it if the upload goes).
+                _ if mode == Mode::Daemon => book.resumed()?,
+                _ => {}
             }
         }
         let adopt_folders = book.state().baseline == Some(true) && book.state().folders.is_empty();

@@ -54,6 +54,8 @@ pub struct Track {
     /// The next check reads the whole file (its header said it is one to upload); checks
     /// read only the header otherwise.
     pub whole: bool,
+    /// Someone asked for it (`upload`, `retry`): its next upload goes before the others.
+    pub asked: bool,
 }
 
 /// What becomes of a file after a check.
@@ -187,6 +189,7 @@ impl Queue {
                     baseline: false,
                     hold: None,
                     whole: false,
+                    asked: false,
                 },
             );
             return;
@@ -228,6 +231,7 @@ impl Queue {
         self.changed(path, now);
         self.update(path, |mut track| {
             track.hold = None;
+            track.asked = true;
             Some(track)
         });
     }
@@ -263,6 +267,7 @@ impl Queue {
                     baseline,
                     hold: None,
                     whole: false,
+                    asked: false,
                 },
             );
         }
@@ -368,8 +373,8 @@ impl Queue {
         });
     }
 
-    /// The next upload to start, newest replay first among those whose hold is over; the
-    /// caller checks first that the uploader may start one.
+    /// The next upload to start, among those whose hold is over: one someone asked for
+    /// first, then the newest replay; the caller checks first that the uploader may start one.
     pub fn next_upload(&mut self, now: Instant) -> Option<(PathBuf, String)> {
         if self.queued == 0 {
             return None;
@@ -379,14 +384,15 @@ impl Queue {
             .iter()
             .filter_map(|(path, t)| match &t.stage {
                 Stage::Queued { id, newest } if t.hold.is_none_or(|h| h <= now) => {
-                    Some((path, id, *newest))
+                    Some((path, id, (t.asked, *newest)))
                 }
                 _ => None,
             })
             .max_by(|a, b| a.2.cmp(&b.2).then_with(|| b.0.cmp(a.0)))
-            .map(|(path, id, newest)| (path.clone(), id.clone(), newest))?;
+            .map(|(path, id, (_, newest))| (path.clone(), id.clone(), newest))?;
         let started = id.clone();
         self.update(&path, |mut track| {
+            track.asked = false;
             track.stage = Stage::Uploading {
                 id: started,
                 newest,
@@ -395,6 +401,13 @@ impl Queue {
             Some(track)
         });
         Some((path, id))
+    }
+
+    /// True when `path` waits in the queue for its upload.
+    pub fn is_queued(&self, path: &Path) -> bool {
+        self.tracks
+            .get(path)
+            .is_some_and(|t| matches!(t.stage, Stage::Queued { .. }))
     }
 
     /// Applies what an upload of `path` led to.

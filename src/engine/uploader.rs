@@ -7,12 +7,12 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
-use super::Engine;
 use super::check;
 use super::queue::AfterUpload;
 use super::report::Paused;
 use super::send::{self, Answered, InFlight, PostUpload, UploadEnd};
 use super::verdict::{self, Verdict};
+use super::{Engine, Mode};
 use crate::api::{Client, Error as ApiError};
 use crate::fate::Report;
 use crate::state::{Outcome, Pause, PauseCause, Record, StateError, Status};
@@ -216,10 +216,14 @@ impl Engine {
                 // Whoever asked hears it now; the daemon keeps trying (a one-shot run leaves it
                 // pending for the daemon).
                 let mut report = Report::of(path, &record, true);
-                report.reason = Some(format!(
-                    "waiting: tried again in {} s ({reason})",
-                    wait.as_secs()
-                ));
+                report.reason = Some(match self.mode {
+                    Mode::Daemon => {
+                        format!("waiting: tried again in {} s ({reason})", wait.as_secs())
+                    }
+                    Mode::OneShot => format!(
+                        "waiting: stays pending until autochase runs (`autochase run` or the service) ({reason})"
+                    ),
+                });
                 self.report(report);
                 AfterUpload::Retry(Instant::now() + wait)
             }
@@ -290,6 +294,13 @@ impl Engine {
         self.book.paused(pause)?;
         let paused = Paused::new(cause, reason, wait, told);
         self.uploader.pause = Some((Instant::now() + wait, paused));
+        // Whoever waits for a queued file hears it now, not when the park ends.
+        for path in self.asks.waiting() {
+            if self.queue.is_queued(&path) {
+                let report = self.pending_report(&path, "waiting");
+                self.report(report);
+            }
+        }
         Ok(())
     }
 
@@ -298,24 +309,25 @@ impl Engine {
         self.book.resumed()
     }
 
-    /// A person asked for uploads (`upload`, `retry`, `backfill`) while every upload waits on
+    /// A person's file (`upload`, `retry`, `backfill`) is queued while every upload waits on
     /// a guess of autochase's own (a quota whose end was not said, trouble, the token, the
-    /// address): one try now tells whether it is over. At most once a minute; a wait
-    /// ballchasing named is kept.
-    pub(super) fn asked_while_parked(&mut self) -> Result<(), StateError> {
+    /// address): the park is lifted, and that file goes first, so one try tells whether it is
+    /// over. At most once a minute; a wait ballchasing named is kept. True when lifted.
+    pub(super) fn asked_while_parked(&mut self) -> Result<bool, StateError> {
         let now = Instant::now();
         let Some((_, paused)) = &self.uploader.pause else {
-            return Ok(());
+            return Ok(true);
         };
         let tried_lately = self
             .uploader
             .lifted
             .is_some_and(|at| now.duration_since(at) < LIFT_EVERY);
         if paused.told || tried_lately {
-            return Ok(());
+            return Ok(false);
         }
-        info!(reason = %paused.reason, "asked for an upload while uploads wait: trying once now");
+        info!(reason = %paused.reason, "asked for an upload while uploads wait: trying it once now");
         self.uploader.lifted = Some(now);
-        self.resume()
+        self.resume()?;
+        Ok(true)
     }
 }

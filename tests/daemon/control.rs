@@ -330,3 +330,109 @@ async fn retry_lifts_a_park_autochase_guessed_for_one_try() {
     assert_eq!(uploaded(&state).len(), 2);
     daemon.stop().await;
 }
+
+/// While ballchasing keeps failing, a file a person names goes before the backlog and its
+/// result comes back at once: before, the backlog's newer replays took the one try the
+/// request bought, and the command sat silent while the uploads were parked.
+#[tokio::test]
+async fn a_file_asked_for_while_ballchasing_fails_goes_first_and_is_answered() {
+    use support::replays::distinct;
+    let setup = Setup::with_faults(support::ballchasing::Faults {
+        always: Some(Reply::json(500, serde_json::json!({"error": "down"}))),
+        ..Default::default()
+    })
+    .await;
+    let mut daemon = setup.start();
+    daemon.settled().await;
+    for i in 0..3 {
+        std::fs::write(
+            setup.path(&format!("BACKLOG{i}.replay")),
+            distinct(TINY, 100 + i),
+        )
+        .unwrap();
+    }
+    until(&setup, "parked on the trouble", |s| s.pause.is_some()).await;
+    // An old replay from elsewhere, named by the player.
+    let elsewhere = setup.root.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let asked = elsewhere.join("OLD.replay");
+    let bytes = distinct(TINY, 200);
+    std::fs::write(&asked, &bytes).unwrap();
+    let year_ago = std::time::SystemTime::now() - Duration::from_secs(365 * 86400);
+    std::fs::File::options()
+        .write(true)
+        .open(&asked)
+        .unwrap()
+        .set_modified(year_ago)
+        .unwrap();
+    let config_file = write_config_file(&setup, "");
+    // Still failing: the request lifts the park for one try, that try is the named file, and
+    // its answer comes at once, saying the file waits.
+    let before = setup.fake.books.lock().unwrap().sent.len();
+    let started = std::time::Instant::now();
+    let out = support::bin::autochase(&config_file, &["upload", asked.to_str().unwrap()]).await;
+    let said = support::bin::text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{said}{}",
+        support::bin::text(&out.stderr)
+    );
+    assert!(said.contains("waiting"), "{said}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "answered in {:?}",
+        started.elapsed()
+    );
+    let sent = setup.fake.books.lock().unwrap().sent.clone();
+    assert!(sent.len() > before, "the request bought a try");
+    assert_eq!(sent[before], bytes, "and the try was the named file");
+    daemon.stop().await;
+}
+
+/// `upload` with no daemon keeps a wait ballchasing named (`Retry-After`) from one run to the
+/// next instead of sending again at once, and a failed try says the replay stays pending for
+/// the daemon, not that it is "tried again in 10 s" by a process about to exit.
+#[tokio::test]
+async fn one_shot_uploads_keep_a_named_wait_and_say_who_tries_again() {
+    let setup = Setup::new().await;
+    let file = setup.path("A.replay");
+    std::fs::write(&file, TINY).unwrap();
+    setup.fake.books.lock().unwrap().faults.always =
+        Some(Reply::json(500, serde_json::json!({"error": "down"})));
+    let reports = autochase::daemon::upload_once(setup.config(), vec![file.clone()], false, |_| {})
+        .await
+        .unwrap();
+    let reason = reports[0].reason.clone().unwrap_or_default();
+    assert_eq!(reports[0].fate, Fate::Pending, "{reason}");
+    assert!(
+        reason.contains("stays pending until autochase runs"),
+        "{reason}"
+    );
+    setup.fake.books.lock().unwrap().faults.always = Some(
+        Reply::json(429, serde_json::json!({"error": "slow down"})).header("retry-after", "86400"),
+    );
+    let reports = autochase::daemon::upload_once(setup.config(), vec![file.clone()], false, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(reports[0].fate, Fate::Pending);
+    let sent = setup.fake.upload_requests();
+    setup.fake.books.lock().unwrap().faults.always = None;
+    let reports = autochase::daemon::upload_once(setup.config(), vec![file], false, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(reports[0].fate, Fate::Pending, "{:?}", reports[0]);
+    assert!(
+        reports[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("uploads are paused")),
+        "{:?}",
+        reports[0]
+    );
+    assert_eq!(
+        setup.fake.upload_requests(),
+        sent,
+        "nothing sent during the wait"
+    );
+}

@@ -85,6 +85,8 @@ pub struct Books {
     pub created: Vec<Vec<u8>>,
     /// Upload requests seen, answered or not.
     pub upload_requests: usize,
+    /// The bytes of every upload request, answered or not, in order.
+    pub sent: Vec<Vec<u8>>,
     /// Every upload request's answer and arrival time, in order.
     pub answers: Vec<(Answer, Instant)>,
     /// Replies to give to the next upload requests instead of the normal answer.
@@ -260,6 +262,7 @@ impl FakeBallchasing {
                 ("POST", "/v2/upload") => {
                     books.upload_requests += 1;
                     let bytes = req.multipart()[0].data.to_vec();
+                    books.sent.push(bytes.clone());
                     books.upload(bytes, now)
                 }
                 ("GET", "/maps") => match &books.maps {

@@ -176,6 +176,25 @@ fn uploads_go_newest_first_and_only_after_their_hold() {
 }
 
 #[test]
+fn a_file_someone_asked_for_goes_before_newer_ones_once() {
+    let t0 = Instant::now();
+    let mut q = Queue::new(4);
+    check(&mut q, "new", upload("N", 20), t0);
+    q.asked(&p("old"), t0);
+    assert!(q.start_checks(t0).iter().any(|(path, _)| *path == p("old")));
+    q.checked(&p("old")).expect("fresh result");
+    q.settle(&p("old"), upload("O", 10));
+    assert_eq!(
+        q.next_upload(t0),
+        Some((p("old"), "O".into())),
+        "asked first"
+    );
+    // Tried and waiting again: from then on it takes its turn like the others.
+    q.uploaded(&p("old"), AfterUpload::Retry(t0));
+    assert_eq!(q.next_upload(t0), Some((p("new"), "N".into())));
+}
+
+#[test]
 fn a_change_cannot_cut_a_retry_wait_short() {
     let t0 = Instant::now();
     let retry = t0 + Duration::from_secs(5);
