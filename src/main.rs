@@ -61,7 +61,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Upload these replays (or the replays in these folders) now, through a running daemon.
+    /// Upload these replays (or the replays in these folders) now: through the running daemon
+    /// if there is one, else in this process.
     Upload {
         /// Replay files, folders holding them, or patterns such as `Demos/*.replay`.
         #[arg(required = true)]

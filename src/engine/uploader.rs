@@ -136,12 +136,24 @@ impl Engine {
             Err(ApiError::RateLimited { .. }) => {}
             _ => self.uploader.plain_429s = 0,
         }
-        let verdict = verdict::judge_upload(
+        let verdict = match verdict::judge_upload(
             &result,
             record.attempts,
             self.uploader.plain_429s,
             &self.config.pauses,
-        );
+        ) {
+            // Which limit ran out, and the way out for a slow connection.
+            Verdict::Retry { wait, reason } if matches!(result, Err(ApiError::Timeout { .. })) => {
+                Verdict::Retry {
+                    wait,
+                    reason: format!(
+                        "{reason}: `request_timeout` is {} s; raise it in the config on a slow connection",
+                        self.config.request_timeout.as_secs_f64()
+                    ),
+                }
+            }
+            verdict => verdict,
+        };
         Ok(match verdict {
             Verdict::Uploaded(outcome) => {
                 self.uploader.trouble = 0;

@@ -436,3 +436,31 @@ async fn one_shot_uploads_keep_a_named_wait_and_say_who_tries_again() {
         "nothing sent during the wait"
     );
 }
+
+/// A server slower than `request_timeout`: the word says which limit ran out and what to do.
+#[tokio::test]
+async fn a_timeout_names_request_timeout() {
+    let setup = Setup::with_faults(support::ballchasing::Faults {
+        always: Some(Reply::Http {
+            status: 500,
+            headers: vec![],
+            body: Default::default(),
+            delay: Duration::from_secs(30),
+        }),
+        ..Default::default()
+    })
+    .await;
+    let mut config = setup.config();
+    config.request_timeout = Duration::from_millis(300);
+    let file = setup.path("A.replay");
+    std::fs::write(&file, TINY).unwrap();
+    let reports = autochase::daemon::upload_once(config, vec![file], false, |_| {})
+        .await
+        .unwrap();
+    let reason = reports[0].reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains("did not answer in time") && reason.contains("`request_timeout` is 0.3 s"),
+        "{:?}",
+        reports[0]
+    );
+}
