@@ -14,6 +14,18 @@ pub async fn run(config: &Config) -> ExitCode {
         Some(path) => println!("config: {}", path.display()),
         None => println!("config: none found, using defaults"),
     }
+    // What the environment sets wins over the file: said, or a fix to the file seems to do
+    // nothing (and a service started without the variable would use the file's).
+    for (name, key) in [
+        (crate::config::TOKEN_ENV, "token"),
+        (crate::config::API_URL_ENV, "api_url"),
+    ] {
+        if std::env::var(name).is_ok_and(|v| !v.trim().is_empty()) {
+            println!(
+                "{key}: from {name}, which wins over the config file (a service started without it uses the file's)"
+            );
+        }
+    }
     match config.quick_client() {
         Ok(Some(client)) => match token_test(&client).await {
             Ok(works) => println!("{works}"),

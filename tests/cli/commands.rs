@@ -472,3 +472,26 @@ async fn a_request_a_stuck_daemon_never_takes_is_withdrawn_and_said() {
         .unwrap_or_default();
     assert!(left.is_empty(), "inbox: {left:?}");
 }
+
+/// A token or an address from the environment wins over the config file: `check` says so, or
+/// a user fixes the file and sees no change (and a service, started without them, would use
+/// the file's).
+#[tokio::test]
+async fn check_says_which_settings_come_from_the_environment() {
+    let fake = FakeBallchasing::start().await;
+    let env = Env::new();
+    let config = env.write_config("http://127.0.0.1:9", TOKEN);
+    let mut command = support::bin::command(&config);
+    command
+        .arg("check")
+        .env("BALLCHASING_TOKEN", "not-the-file-token")
+        .env("AUTOCHASE_API_URL", fake.server.url());
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let said = text(&out.stdout) + &text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("token: from BALLCHASING_TOKEN"), "{said}");
+    assert!(said.contains("api_url: from AUTOCHASE_API_URL"), "{said}");
+    assert!(!said.contains("not-the-file-token"), "{said}");
+}
