@@ -173,7 +173,11 @@ impl Engine {
         reason: String,
     ) -> Result<(), StateError> {
         self.lost(path, "its file is no longer a complete replay")?;
-        warn!(path = %path.display(), %reason, "not uploading");
+        // A command's own line per file says it already.
+        match self.mode {
+            Mode::Daemon => warn!(path = %path.display(), %reason, "not uploading"),
+            Mode::OneShot => info!(path = %path.display(), %reason, "not uploading"),
+        }
         self.notify(format!("Not uploaded: {}", check::file_name(path)), &reason);
         self.book.invalid(InvalidFile {
             path: path.to_path_buf(),

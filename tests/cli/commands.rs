@@ -129,6 +129,12 @@ async fn upload_then_status_then_retry() {
         "{}",
         text(&out.stdout)
     );
+    // Said once, by the result line, not again by a warning.
+    assert!(
+        !text(&out.stderr).contains("not uploading"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = autochase(&config, &["status", "--json"]).await;
     assert!(out.status.success());
