@@ -105,7 +105,11 @@ impl Engine {
         if let Some(saved) = book.state().pause.clone() {
             let kept = match mode {
                 Mode::Daemon => matches!(saved.cause, PauseCause::Quota | PauseCause::RateLimit),
-                Mode::OneShot => saved.told,
+                Mode::OneShot => rules::kept_by_a_command(
+                    saved.told,
+                    saved.tried.as_deref().and_then(crate::dates::parse_utc),
+                    std::time::SystemTime::now(),
+                ),
             };
             match saved.remaining() {
                 Some(left) if kept => {

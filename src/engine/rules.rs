@@ -35,6 +35,15 @@ pub enum Check {
     GiveUp(String),
 }
 
+/// A person's request lifts a park autochase chose at most this often.
+pub const LIFT_EVERY: Duration = Duration::from_secs(60);
+
+/// True when a command running alone keeps a recorded park instead of trying once through
+/// it: ballchasing named the wait (`told`), or a command tried less than `LIFT_EVERY` ago.
+pub fn kept_by_a_command(told: bool, tried: Option<SystemTime>, now: SystemTime) -> bool {
+    told || tried.is_some_and(|at| now.duration_since(at).unwrap_or_default() < LIFT_EVERY)
+}
+
 /// A file someone asked about (`upload`, `retry`) is judged once nothing has written it for
 /// this long, or `invalid_after` if shorter: long enough for the game to finish a save, short
 /// enough for a person at the command line.

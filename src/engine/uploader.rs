@@ -10,6 +10,7 @@ use tracing::{debug, error, info, warn};
 use super::check;
 use super::queue::AfterUpload;
 use super::report::Paused;
+use super::rules;
 use super::send::{self, Answered, InFlight, PostUpload, UploadEnd};
 use super::verdict::{self, Verdict};
 use super::{Engine, Mode};
@@ -35,9 +36,6 @@ pub(super) struct Uploader {
     /// When a person's request last lifted a park (see `asked_while_parked`).
     pub(super) lifted: Option<Instant>,
 }
-
-/// A person's request lifts a park autochase chose at most this often.
-const LIFT_EVERY: Duration = Duration::from_secs(60);
 
 impl Uploader {
     /// From when the uploader can start an upload: `None` without a client or while one runs.
@@ -224,6 +222,12 @@ impl Engine {
                         self.uploader.trouble
                     );
                     self.park(PauseCause::Trouble, all, false, why)?;
+                } else if self.mode == Mode::OneShot {
+                    // Recorded for the commands after this one (a script running `upload` in
+                    // a loop tries at most once a minute); this run goes on with its files.
+                    let mut pause = Pause::new(PauseCause::Trouble, reason.clone(), wait, false);
+                    pause.tried = Some(crate::state::now_rfc3339());
+                    self.book.paused(pause)?;
                 }
                 // Whoever asked hears it now; the daemon keeps trying (a one-shot run leaves it
                 // pending for the daemon).
@@ -284,7 +288,10 @@ impl Engine {
         told: bool,
         reason: String,
     ) -> Result<(), StateError> {
-        let pause = Pause::new(cause, reason.clone(), wait, told);
+        let mut pause = Pause::new(cause, reason.clone(), wait, told);
+        if self.mode == Mode::OneShot {
+            pause.tried = Some(crate::state::now_rfc3339());
+        }
         let until = pause.until.clone();
         match cause {
             PauseCause::Token => {
@@ -333,8 +340,9 @@ impl Engine {
         let tried_lately = self
             .uploader
             .lifted
-            .is_some_and(|at| now.duration_since(at) < LIFT_EVERY);
-        if paused.told || tried_lately {
+            .is_some_and(|at| now.duration_since(at) < rules::LIFT_EVERY);
+        // A command alone kept this park on purpose (`rules::kept_by_a_command`).
+        if paused.told || tried_lately || self.mode == Mode::OneShot {
             return Ok(false);
         }
         info!(reason = %paused.reason, "asked for an upload while uploads wait: trying it once now");

@@ -283,6 +283,10 @@ pub struct Pause {
     /// guess, which a person's request may cut short.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub told: bool,
+    /// When a command running alone (`upload` with no daemon) last tried through it (RFC
+    /// 3339), so that commands in a row try at most once a minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tried: Option<String>,
 }
 
 impl Pause {
@@ -293,6 +297,7 @@ impl Pause {
             reason,
             until: crate::dates::utc(SystemTime::now() + wait),
             told,
+            tried: None,
         }
     }
 

@@ -409,6 +409,25 @@ async fn one_shot_uploads_keep_a_named_wait_and_say_who_tries_again() {
         reason.contains("stays pending until autochase runs"),
         "{reason}"
     );
+    // The next command within a minute sends nothing: a script in a loop cannot hammer a
+    // failing server.
+    let sent = setup.fake.upload_requests();
+    let reports = autochase::daemon::upload_once(setup.config(), vec![file.clone()], false, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(reports[0].fate, Fate::Pending);
+    assert_eq!(
+        setup.fake.upload_requests(),
+        sent,
+        "tried at most once a minute"
+    );
+    // Over a minute later (the record says when it tried), it tries once more.
+    let state_file = setup.state_dir.join(autochase::state::STATE_FILE);
+    let journal = std::fs::read_to_string(&state_file).unwrap();
+    let minute_ago = autochase::dates::utc(std::time::SystemTime::now() - Duration::from_secs(61));
+    let (mut journal_state, _) = autochase::state::State::read(&state_file).unwrap().unwrap();
+    let tried = journal_state.pause.as_mut().unwrap().tried.take().unwrap();
+    std::fs::write(&state_file, journal.replace(&tried, &minute_ago)).unwrap();
     setup.fake.books.lock().unwrap().faults.always = Some(
         Reply::json(429, serde_json::json!({"error": "slow down"})).header("retry-after", "86400"),
     );
@@ -416,6 +435,7 @@ async fn one_shot_uploads_keep_a_named_wait_and_say_who_tries_again() {
         .await
         .unwrap();
     assert_eq!(reports[0].fate, Fate::Pending);
+    assert!(setup.fake.upload_requests() > sent, "tried once more");
     let sent = setup.fake.upload_requests();
     setup.fake.books.lock().unwrap().faults.always = None;
     let reports = autochase::daemon::upload_once(setup.config(), vec![file], false, |_| {})
