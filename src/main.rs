@@ -155,8 +155,8 @@ fn main() -> ExitCode {
             Command::Run => commands::run(config).await,
             Command::Upload { paths, force } => commands::upload(config, paths, force).await,
             Command::Status { json } => {
-                let no_token = config.token.is_none().then(|| config.token_advice());
-                cli::status::run(&config.state_dir, json, no_token)
+                let advice = config.token.is_none().then(|| config.token_advice());
+                cli::status::run(&config.state_dir, json, advice)
             }
             Command::Check => cli::check::run(&config).await,
             Command::Retry { which, all_failed } => {
@@ -173,7 +173,7 @@ fn main() -> ExitCode {
                 let setup = commands::ServiceSetup {
                     config_path: config.path.as_deref(),
                     state_dir: Some(&config.state_dir),
-                    no_token: config.token.is_none().then(|| config.token_advice()),
+                    token_advice: config.token.is_none().then(|| config.token_advice()),
                 };
                 commands::service(setup, action, dry_run)
             }
@@ -243,7 +243,7 @@ fn config_problem(cli: &Cli, error: &autochase::config::ConfigError) -> ExitCode
             let setup = commands::ServiceSetup {
                 config_path: cli.config.as_deref(),
                 state_dir: state_dir.as_deref(),
-                no_token: None,
+                token_advice: None,
             };
             commands::service(setup, action, dry_run)
         }

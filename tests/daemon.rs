@@ -30,15 +30,3 @@ fn rewritten(bytes: &[u8]) -> Vec<u8> {
     out[body_start - 4..body_start].copy_from_slice(&crc.to_le_bytes());
     out
 }
-
-/// Writes the config file the daemon reloads, pointing at the test's folders and server.
-fn write_config_file(setup: &Setup, extra: &str) -> std::path::PathBuf {
-    let path = setup.root.path().join("config.toml");
-    support::bin::write_config(
-        &path,
-        &setup.fake.server.url(),
-        support::ballchasing::TOKEN,
-        extra,
-    );
-    path
-}

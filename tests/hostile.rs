@@ -347,13 +347,7 @@ async fn control_characters_in_names_and_server_words_reach_no_log_line_or_termi
             400,
             serde_json::json!({"error": "refused\nERROR forged by the server \u{1b}]0;pwned\u{7}"}),
         ));
-    let config = setup.root.path().join("config.toml");
-    support::bin::write_config(
-        &config,
-        &setup.fake.server.url(),
-        support::ballchasing::TOKEN,
-        "backfill = true\ninvalid_after = 1\n",
-    );
+    let config = setup.config_file("backfill = true\ninvalid_after = 1\n");
     std::fs::write(
         setup.path("evil\nERROR forged line \u{1b}[2J\u{9b}2J.replay"),
         b"not a replay at all",

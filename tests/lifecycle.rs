@@ -282,13 +282,7 @@ async fn a_forgotten_replay_is_not_uploaded_again_when_its_file_is_seen() {
     let state = until(&setup, "uploaded", |s| uploaded(s).len() == 1).await;
     daemon.stop().await;
     let id = uploaded(&state)[0].id.clone();
-    let config = setup.root.path().join("config.toml");
-    support::bin::write_config(
-        &config,
-        &setup.fake.server.url(),
-        support::ballchasing::TOKEN,
-        "",
-    );
+    let config = setup.config_file("");
     let out = support::bin::autochase(&config, &["forget", &id]).await;
     assert!(out.status.success(), "{}", support::bin::text(&out.stderr));
     // Out of sight in `status`...
@@ -328,13 +322,7 @@ async fn a_forgotten_invalid_file_stays_out_of_sight() {
     let path = setup.path("BROKEN.replay");
     std::fs::write(&path, &broken).unwrap();
     until(&setup, "judged invalid", |s| s.invalid.contains_key(&path)).await;
-    let config = setup.root.path().join("config.toml");
-    support::bin::write_config(
-        &config,
-        &setup.fake.server.url(),
-        support::ballchasing::TOKEN,
-        "",
-    );
+    let config = setup.config_file("");
     let failed = |config: PathBuf| async move {
         let out = support::bin::autochase(&config, &["status", "--json"]).await;
         let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

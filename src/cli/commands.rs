@@ -169,9 +169,8 @@ pub async fn forget(config: Config, which: Vec<String>, gone: bool) -> ExitCode 
         .map(|r| r.id.clone())
         .collect();
     let files: Vec<PathBuf> = state
-        .invalid
-        .values()
-        .filter(|f| !f.forgotten && wanted(None, &f.path))
+        .invalid_in_sight()
+        .filter(|f| wanted(None, &f.path))
         .map(|f| f.path.clone())
         .collect();
     if ids.is_empty() && files.is_empty() {
@@ -260,8 +259,9 @@ pub struct ServiceSetup<'a> {
     pub config_path: Option<&'a Path>,
     /// The state folder, to tell whether a daemon runs.
     pub state_dir: Option<&'a Path>,
-    /// No token: `install` warns that the service will not upload.
-    pub no_token: Option<String>,
+    /// Set when the config gives no token, saying how to add one: `install` warns that the
+    /// service will not upload.
+    pub token_advice: Option<String>,
 }
 
 /// `autochase service install|uninstall|status`.
@@ -287,7 +287,7 @@ pub fn service(setup: ServiceSetup<'_>, action: Action, dry_run: bool) -> ExitCo
         user: service::current_user(),
     };
     if let Some(advice) = setup
-        .no_token
+        .token_advice
         .as_deref()
         .filter(|_| action == Action::Install)
     {

@@ -13,8 +13,9 @@ use crate::state::{Outcome, Pause, PauseCause, Record, STATE_FILE, State, Status
 
 /// Prints the status of the state in `state_dir`; exit code 0 unless the state cannot be
 /// read. A reader that stops early (`autochase status | head -1`) ends it quietly.
-/// `no_token`: the config (if it could be read) gives no API token, and this says how to.
-pub fn run(state_dir: &Path, json: bool, no_token: Option<String>) -> ExitCode {
+/// `token_advice`: set when the config (if it could be read) gives no API token, saying how
+/// to add one.
+pub fn run(state_dir: &Path, json: bool, token_advice: Option<String>) -> ExitCode {
     let path = state_dir.join(STATE_FILE);
     let state = match State::read(&path) {
         Ok(Some((state, _))) => state,
@@ -38,7 +39,7 @@ pub fn run(state_dir: &Path, json: bool, no_token: Option<String>) -> ExitCode {
         false => {
             let mut text = as_text(&state, running, &path);
             let pending = state.replays.values().any(|r| r.status == Status::Pending);
-            if let Some(advice) = no_token.filter(|_| pending) {
+            if let Some(advice) = token_advice.filter(|_| pending) {
                 text += &format!("\npending replays wait for an API token: {advice}\n");
             }
             text
@@ -67,7 +68,7 @@ pub fn as_json(state: &State, running: bool, path: &Path) -> serde_json::Value {
         .map(|r| serde_json::json!({"replay_id": r.id, "path": r.path.to_string_lossy(), "attempts": r.attempts, "last_error": r.last_error, "updated": r.updated}))
         .collect();
     let mut failed: Vec<_> = of(Status::Refused).map(entry).collect();
-    failed.extend(state.invalid.values().filter(|f| !f.forgotten).map(|f| {
+    failed.extend(state.invalid_in_sight().map(|f| {
         serde_json::json!({"replay_id": null, "path": f.path.to_string_lossy(), "reason": f.reason, "updated": f.at})
     }));
     serde_json::json!({
@@ -95,8 +96,7 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
             .values()
             .filter(move |r| r.status == status && !r.forgotten)
     };
-    let invalid = || state.invalid.values().filter(|f| !f.forgotten);
-    let failed = of(Status::Refused).count() + invalid().count();
+    let failed = of(Status::Refused).count() + state.invalid_in_sight().count();
     let missing = of(Status::Missing).count();
     let skipped = of(Status::Skipped).count();
     let before = state.replays.values().filter(|r| r.backfillable()).count();
@@ -193,7 +193,11 @@ pub fn as_text(state: &State, running: bool, path: &Path) -> String {
         of(Status::Missing).map(reason).collect(),
     );
     let mut failures: Vec<(&Path, &str)> = of(Status::Refused).map(reason).collect();
-    failures.extend(invalid().map(|f| (f.path.as_path(), f.reason.as_str())));
+    failures.extend(
+        state
+            .invalid_in_sight()
+            .map(|f| (f.path.as_path(), f.reason.as_str())),
+    );
     section(
         &mut out,
         "failed (`autochase retry --all-failed` looks at them again; `autochase forget` clears one)",

@@ -18,7 +18,7 @@ pub mod verdict;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -340,11 +340,12 @@ impl Engine {
                 let now = Instant::now();
                 if !from_scan {
                     self.queue.changed(&path, now);
-                } else if !self.queue.contains(&path)
-                    && !self.book.settled(&path, check::stamp(&path))
-                {
-                    let baseline = self.in_baseline(&path);
-                    self.queue.found(&path, baseline, now);
+                } else if !self.queue.contains(&path) {
+                    let stamp = check::stamp(&path);
+                    if !self.book.settled(&path, stamp) {
+                        let baseline = self.in_baseline(&path, stamp.map(|(_, mtime)| mtime));
+                        self.queue.found(&path, baseline, now);
+                    }
                 }
             }
         }
@@ -352,8 +353,9 @@ impl Engine {
     }
 
     /// True when a file a scan found is one of the replays already in a folder seen for the
-    /// first time: recorded as skipped rather than uploaded (unless `backfill`).
-    fn in_baseline(&mut self, path: &Path) -> bool {
+    /// first time: recorded as skipped rather than uploaded (unless `backfill`). `mtime_ns`:
+    /// its mtime, as the scan's stat found it.
+    fn in_baseline(&mut self, path: &Path, mtime_ns: Option<u64>) -> bool {
         if self.mode == Mode::OneShot || self.config.backfill || self.adopt_folders {
             return false;
         }
@@ -366,8 +368,8 @@ impl Engine {
         }
         // Saved after a command first saw the folder: new, though the baseline is not done.
         if let Some(noticed) = self.book.folder_noticed(&key)
-            && let Ok(mtime) = std::fs::metadata(path).and_then(|m| m.modified())
-            && rules::saved_after_notice(mtime, noticed)
+            && let Some(mtime) = mtime_ns
+            && rules::saved_after_notice(UNIX_EPOCH + Duration::from_nanos(mtime), noticed)
         {
             return false;
         }

@@ -225,8 +225,8 @@ impl Engine {
                 } else if self.mode == Mode::OneShot {
                     // Recorded for the commands after this one (a script running `upload` in
                     // a loop tries at most once a minute); this run goes on with its files.
-                    let mut pause = Pause::new(PauseCause::Trouble, reason.clone(), wait, false);
-                    pause.tried = Some(crate::state::now_rfc3339());
+                    let pause =
+                        self.recorded_pause(PauseCause::Trouble, reason.clone(), wait, false);
                     self.book.paused(pause)?;
                 }
                 // Whoever asked hears it now; the daemon keeps trying (a one-shot run leaves it
@@ -288,10 +288,7 @@ impl Engine {
         told: bool,
         reason: String,
     ) -> Result<(), StateError> {
-        let mut pause = Pause::new(cause, reason.clone(), wait, told);
-        if self.mode == Mode::OneShot {
-            pause.tried = Some(crate::state::now_rfc3339());
-        }
+        let pause = self.recorded_pause(cause, reason.clone(), wait, told);
         let until = pause.until.clone();
         match cause {
             PauseCause::Token => {
@@ -321,6 +318,22 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// A park as the state records it; a command alone also notes that it tried now, so the
+    /// commands after it keep the park a while (`rules::kept_by_a_command`).
+    fn recorded_pause(
+        &self,
+        cause: PauseCause,
+        reason: String,
+        wait: Duration,
+        told: bool,
+    ) -> Pause {
+        let mut pause = Pause::new(cause, reason, wait, told);
+        if self.mode == Mode::OneShot {
+            pause.tried = Some(crate::state::now_rfc3339());
+        }
+        pause
     }
 
     pub(super) fn resume(&mut self) -> Result<(), StateError> {

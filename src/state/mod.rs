@@ -262,6 +262,11 @@ impl State {
         Ok(lines)
     }
 
+    /// Invalid files not forgotten: the ones `status` lists and `retry` and `forget` name.
+    pub fn invalid_in_sight(&self) -> impl Iterator<Item = &InvalidFile> {
+        self.invalid.values().filter(|f| !f.forgotten)
+    }
+
     /// Files `retry` asks for again: replays refused, missing or still pending, and files
     /// judged invalid; all of them, or those whose Id or path `matches`.
     pub fn retry_paths(&self, matches: impl Fn(Option<&str>, &Path) -> bool) -> Vec<PathBuf> {
@@ -277,9 +282,8 @@ impl State {
             .filter(|r| matches(Some(&r.id), &r.path))
             .map(|r| r.path.clone());
         let invalid = self
-            .invalid
-            .values()
-            .filter(|f| !f.forgotten && matches(None, &f.path))
+            .invalid_in_sight()
+            .filter(|f| matches(None, &f.path))
             .map(|f| f.path.clone());
         let mut all: Vec<PathBuf> = records.chain(invalid).collect();
         all.sort();

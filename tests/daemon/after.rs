@@ -59,7 +59,7 @@ async fn our_uploads_get_the_title_template_and_a_failed_patch_is_not_a_failed_u
     assert_eq!(heat.status, Status::Uploaded);
     assert!(heat.title_error.is_some(), "{heat:?}");
     // `status` shows the titles, and why one is missing.
-    let config_file = write_config_file(&setup, "");
+    let config_file = setup.config_file("");
     let shown = support::bin::text(
         &support::bin::autochase(&config_file, &["status"])
             .await

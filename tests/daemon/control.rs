@@ -96,7 +96,7 @@ async fn server_trouble_is_retried_until_it_works() {
 #[tokio::test]
 async fn the_config_file_is_reloaded_and_a_bad_one_is_ignored() {
     let setup = Setup::new().await;
-    let path = write_config_file(&setup, "visibility = \"unlisted\"\n");
+    let path = setup.config_file("visibility = \"unlisted\"\n");
     let config = autochase::config::Config::load(Some(&path), None).unwrap();
     let mut daemon = setup.start_with(config);
     daemon.settled().await;
@@ -114,7 +114,7 @@ async fn the_config_file_is_reloaded_and_a_bad_one_is_ignored() {
     until(&setup, "first", |s| uploaded(s).len() == 1).await;
     assert_eq!(visibility(0).as_deref(), Some("unlisted"));
 
-    write_config_file(&setup, "visibility = \"private\"\n");
+    setup.config_file("visibility = \"private\"\n");
     tokio::time::timeout(
         Duration::from_secs(10),
         daemon.status.wait_for(|s| s.reloads == 1),
@@ -146,7 +146,7 @@ async fn a_new_token_in_the_config_ends_a_token_pause_at_once() {
     daemon.settled().await;
     std::fs::write(setup.path("A.replay"), TINY).unwrap();
     until(&setup, "token pause", |s| s.pause.is_some()).await;
-    write_config_file(&setup, "");
+    setup.config_file("");
     // Without the reload the next try would come a minute later.
     let state = tokio::time::timeout(
         Duration::from_secs(10),
@@ -243,7 +243,7 @@ async fn retry_while_the_daemon_runs_goes_through_it() {
     })
     .await;
     // `retry --all-failed` from another process, while this daemon holds the lock.
-    let config_file = write_config_file(&setup, "");
+    let config_file = setup.config_file("");
     let out = support::bin::autochase(&config_file, &["retry", "--all-failed"]).await;
     let stdout = support::bin::text(&out.stdout);
     let stderr = support::bin::text(&out.stderr);
@@ -313,7 +313,7 @@ async fn retry_lifts_a_park_autochase_guessed_for_one_try() {
     until(&setup, "parked on the quota", |s| s.pause.is_some()).await;
     // The quota frees (the day turned); the player asks.
     setup.fake.books.lock().unwrap().faults.quota = None;
-    let config_file = write_config_file(&setup, "");
+    let config_file = setup.config_file("");
     let b = setup.path("B.replay");
     let out = support::bin::autochase(&config_file, &["retry", b.to_str().unwrap()]).await;
     let said = support::bin::text(&out.stdout);
@@ -365,7 +365,7 @@ async fn a_file_asked_for_while_ballchasing_fails_goes_first_and_is_answered() {
         .unwrap()
         .set_modified(year_ago)
         .unwrap();
-    let config_file = write_config_file(&setup, "");
+    let config_file = setup.config_file("");
     // Still failing: the request lifts the park for one try, that try is the named file, and
     // its answer comes at once, saying the file waits.
     let before = setup.fake.books.lock().unwrap().sent.len();

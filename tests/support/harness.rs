@@ -78,6 +78,19 @@ impl Setup {
             .0
     }
 
+    /// Writes the config file commands and reloads read, pointing at the test's folders and
+    /// server, with `extra` lines appended.
+    pub fn config_file(&self, extra: &str) -> PathBuf {
+        let path = self.root.path().join("config.toml");
+        super::bin::write_config(
+            &path,
+            &self.fake.server.url(),
+            super::ballchasing::TOKEN,
+            extra,
+        );
+        path
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.demos.join(name)
     }
